@@ -1,0 +1,71 @@
+// Licensed under the Apache License, Version 2.0.
+
+namespace Octavia.Core.Configuration;
+
+/// <summary>Every option this implementation reads, defined once (upstream's plus ours).</summary>
+public static partial class OptionCatalog
+{
+    private static readonly Lazy<IReadOnlyDictionary<(string, string), OptionDefinition>> s_byName = new(() =>
+    {
+        var map = new Dictionary<(string, string), OptionDefinition>();
+        foreach (var def in Upstream().Concat(Extra()))
+        {
+            map[(def.Section.ToLowerInvariant(), def.Name.ToLowerInvariant())] = def;
+        }
+        return map;
+    });
+
+    /// <summary>All definitions, grouped by section in definition order.</summary>
+    public static IEnumerable<OptionDefinition> All => s_byName.Value.Values;
+
+    /// <summary>Finds a definition, or null.</summary>
+    public static OptionDefinition? Find(string section, string name) =>
+        s_byName.Value.TryGetValue((section.ToLowerInvariant(), name.ToLowerInvariant()), out var d) ? d : null;
+
+    /// <summary>Finds a definition or throws (a programming error: code reads an undefined option).</summary>
+    public static OptionDefinition Get(string section, string name) =>
+        Find(section, name) ?? throw new InvalidOperationException($"option [{section}] {name} is not defined");
+
+    // Options that come from oslo libraries (oslo.db, oslo.messaging, keystonemiddleware) rather than
+    // octavia itself, and options of ours. Names and defaults are the libraries'.
+    private static IEnumerable<OptionDefinition> Extra()
+    {
+        yield return new("DEFAULT", "transport_url", OptionKind.Str, null,
+            "The network address and optional user credentials for connecting to the messaging backend, in URL format: rabbit://user:pass@host:5672/. Unset means the in-process bus (all-in-one only).")
+        { Secret = true };
+        yield return new("DEFAULT", "debug", OptionKind.Bool, "false", "If set to true, the logging level will be set to DEBUG instead of the default INFO level.");
+        yield return new("DEFAULT", "log_file", OptionKind.Str, null, "Name of log file to send logging output to. If not set, logging goes to stderr.");
+        yield return new("DEFAULT", "log_dir", OptionKind.Str, null, "The base directory used for relative log_file paths.");
+        yield return new("DEFAULT", "state_path", OptionKind.Str, "/var/lib/octavia", "Directory where octavia keeps its state (ours: amphora run directories, local certificates).") { Ours = true };
+
+        yield return new("database", "connection", OptionKind.Str, "sqlite:////var/lib/octavia/octavia.db",
+            "The SQLAlchemy-style connection string used to connect to the database: sqlite:////path, mysql+pymysql://user:pass@host:3306/octavia, postgresql+psycopg2://user:pass@host/octavia.")
+        { Secret = true };
+        yield return new("database", "max_pool_size", OptionKind.Int, "5", "Maximum number of SQL connections to keep open in a pool.") { Min = 1 };
+        yield return new("database", "connection_recycle_time", OptionKind.Int, "3600", "Connections which have been present in the connection pool longer than this number of seconds will be replaced with a new one.");
+
+        yield return new("keystone_authtoken", "www_authenticate_uri", OptionKind.Str, null, "Complete public Identity API endpoint, returned to unauthenticated clients in the WWW-Authenticate header.");
+        yield return new("keystone_authtoken", "auth_url", OptionKind.Str, null, "Authentication URL of the Identity service used to validate tokens.");
+        yield return new("keystone_authtoken", "auth_type", OptionKind.Str, "password", "Authentication type to load.");
+        yield return new("keystone_authtoken", "username", OptionKind.Str, null, "Service user name.");
+        yield return new("keystone_authtoken", "password", OptionKind.Str, null, "Service user password.") { Secret = true };
+        yield return new("keystone_authtoken", "project_name", OptionKind.Str, null, "Service project name.");
+        yield return new("keystone_authtoken", "user_domain_name", OptionKind.Str, "Default", "Service user's domain name.");
+        yield return new("keystone_authtoken", "project_domain_name", OptionKind.Str, "Default", "Service project's domain name.");
+        yield return new("keystone_authtoken", "token_cache_time", OptionKind.Int, "300", "In order to prevent excessive effort spent validating tokens, the middleware caches previously-seen tokens for a configurable duration (in seconds).") { Min = 0 };
+        yield return new("keystone_authtoken", "service_token_roles_required", OptionKind.Bool, "false", "Whether the service token must carry service roles.");
+
+        yield return new("certificates", "storage_path", OptionKind.Str, "/var/lib/octavia/certificates/", "Absolute path to the certificate storage directory of the local cert manager.");
+
+        yield return new("oslo_messaging_rabbit", "rabbit_ha_queues", OptionKind.Bool, "false", "Accepted for compatibility; queues here are durable classic queues.");
+
+        yield return new("api_settings", "noauth_default_project_id", OptionKind.Str, null,
+            "Ours, not upstream's: with auth_strategy = noauth, the project used when a request carries no X-Project-Id header. Unset (the default) keeps upstream's behaviour of rejecting such creates.")
+        { Ours = true };
+
+        yield return new("house_keeping", "spare_amphora_pool_size", OptionKind.Int, "0",
+            "Number of spare amphorae kept booted and idle; a new load balancer takes one before booting another. (Removed upstream in 9.0.0; kept here because local amphorae are cheap.)")
+        { Min = 0, Ours = true };
+        yield return new("house_keeping", "spare_check_interval", OptionKind.Int, "30", "Spare pool check interval in seconds.") { Min = 1, Ours = true };
+    }
+}

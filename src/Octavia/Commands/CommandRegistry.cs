@@ -1,0 +1,14 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.CommandLine;
+
+namespace Octavia.Commands;
+
+/// <summary>The subcommands of <c>octavia</c>; each component adds its own here.</summary>
+internal static class CommandRegistry
+{
+    public static IEnumerable<Command> All()
+    {
+        yield return ConfigCommand.Create();
+    }
+}
