@@ -38,8 +38,8 @@ public sealed record RequestContext
 }
 
 /// <summary>
-/// Upstream's policy check: <paramref name="rule"/> is a policy name such as
-/// <c>os_load-balancer_api:loadbalancer:get_one</c>; <paramref name="targetProjectId"/> the owning project
+/// Upstream's policy check: <c>rule</c> is a policy name such as
+/// <c>os_load-balancer_api:loadbalancer:get_one</c>; <c>targetProjectId</c> the owning project
 /// of the object (null for collection-level checks).
 /// </summary>
 public interface IPolicyEnforcer
