@@ -7,7 +7,7 @@ public static partial class OptionCatalog
 {
     private static IEnumerable<OptionDefinition> Upstream()
     {
-        yield return new("DEFAULT", "host", OptionKind.Str, "vm", "The hostname Octavia is running on") { Choices = null, Min = null, Max = null, Secret = false, Required = false, DeprecatedNames = null };
+        yield return new("DEFAULT", "host", OptionKind.Str, null, "The hostname Octavia is running on") { Choices = null, Min = null, Max = null, Secret = false, Required = false, DeprecatedNames = null };
         yield return new("DEFAULT", "octavia_plugins", OptionKind.Str, "hot_plug_plugin", "Name of the controller plugin to use") { Choices = null, Min = null, Max = null, Secret = false, Required = false, DeprecatedNames = null };
         yield return new("api_settings", "bind_host", OptionKind.IP, "127.0.0.1", "The host IP to bind to") { Choices = null, Min = null, Max = null, Secret = false, Required = false, DeprecatedNames = null };
         yield return new("api_settings", "bind_port", OptionKind.Port, "9876", "The port to bind to") { Choices = null, Min = 0, Max = 65535, Secret = false, Required = false, DeprecatedNames = null };

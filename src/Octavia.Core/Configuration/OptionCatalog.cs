@@ -18,6 +18,10 @@ public static partial class OptionCatalog
     /// <summary>All definitions, grouped by section in definition order.</summary>
     public static IEnumerable<OptionDefinition> All => s_byName.Value.Values;
 
+    /// <summary>Definitions grouped by section: DEFAULT first, then the others by name.</summary>
+    public static IEnumerable<IGrouping<string, OptionDefinition>> BySection() =>
+        All.GroupBy(d => d.Section).OrderBy(g => g.Key == "DEFAULT" ? "" : g.Key, StringComparer.Ordinal);
+
     /// <summary>Finds a definition, or null.</summary>
     public static OptionDefinition? Find(string section, string name) =>
         s_byName.Value.TryGetValue((section.ToLowerInvariant(), name.ToLowerInvariant()), out var d) ? d : null;

@@ -11,7 +11,7 @@ public static class SampleConfig
     public static string Generate()
     {
         var sb = new StringBuilder();
-        foreach (var group in OptionCatalog.All.GroupBy(d => d.Section).OrderBy(g => g.Key == "DEFAULT" ? "" : g.Key, StringComparer.Ordinal))
+        foreach (var group in OptionCatalog.BySection())
         {
             sb.Append('[').Append(group.Key).Append("]\n\n");
             foreach (var def in group)
@@ -20,31 +20,7 @@ public static class SampleConfig
                 {
                     sb.Append("# ").Append(line).Append('\n');
                 }
-                var type = def.Kind switch
-                {
-                    OptionKind.Str => "string",
-                    OptionKind.Int => "integer",
-                    OptionKind.Port => "port number",
-                    OptionKind.Bool => "boolean",
-                    OptionKind.Float => "floating point",
-                    OptionKind.IP => "IP address",
-                    OptionKind.List => "list",
-                    OptionKind.Dict => "dict",
-                    _ => "multi valued",
-                };
-                sb.Append("# (").Append(type);
-                if (def.Min is { } min)
-                {
-                    sb.Append(", minimum ").Append(min);
-                }
-                if (def.Max is { } max)
-                {
-                    sb.Append(", maximum ").Append(max);
-                }
-                if (def.Choices is { Count: > 0 } choices)
-                {
-                    sb.Append(", one of: ").Append(string.Join(", ", choices));
-                }
+                sb.Append("# (").Append(ConfigReference.TypeName(def));
                 if (def.Ours)
                 {
                     sb.Append("; not in upstream Octavia");

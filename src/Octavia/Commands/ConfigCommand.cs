@@ -20,6 +20,14 @@ internal static class ConfigCommand
         });
         command.Subcommands.Add(sample);
 
+        var reference = new Command("reference", "Print the configuration reference (Markdown) generated from the option definitions.");
+        reference.SetAction(_ =>
+        {
+            Console.Out.Write(ConfigReference.Generate());
+            return 0;
+        });
+        command.Subcommands.Add(reference);
+
         var configFile = CommonOptions.ConfigFile();
         var check = new Command("check", "Validate configuration files and report the first problem.") { configFile };
         check.SetAction(parse =>
