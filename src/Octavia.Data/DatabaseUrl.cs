@@ -53,33 +53,79 @@ public sealed record DatabaseUrl(DatabaseEngine Engine, string ConnectionString,
             case "postgresql":
             case "postgres":
                 {
-                    Uri uri;
-                    try
+                    var isPg = dialect.StartsWith("postgres", StringComparison.Ordinal);
+                    var query = rest.IndexOf('?', StringComparison.Ordinal);
+                    if (query >= 0)
                     {
-                        uri = new Uri("x://" + rest);
+                        rest = rest[..query];
                     }
-                    catch (UriFormatException)
-                    {
-                        throw new ConfigException($"[database] connection: '{Redact(url)}' is not a valid URL");
-                    }
-                    var userInfo = uri.UserInfo.Split(':', 2);
-                    var user = Uri.UnescapeDataString(userInfo[0]);
-                    var password = userInfo.Length > 1 ? Uri.UnescapeDataString(userInfo[1]) : "";
-                    var database = uri.AbsolutePath.Trim('/');
+                    var slash = rest.IndexOf('/', StringComparison.Ordinal);
+                    var authority = slash < 0 ? rest : rest[..slash];
+                    var database = slash < 0 ? "" : Uri.UnescapeDataString(rest[(slash + 1)..].Trim('/'));
                     if (database.Length == 0)
                     {
                         throw new ConfigException("[database] connection: the URL names no database");
                     }
-                    var isPg = dialect.StartsWith("postgres", StringComparison.Ordinal);
-                    var port = uri.Port > 0 ? uri.Port : isPg ? 5432 : 3306;
-                    var cs = isPg
-                        ? $"Host={uri.Host};Port={port};Username={user};Password={password};Database={database}"
-                        : $"Server={uri.Host};Port={port};User ID={user};Password={password};Database={database}";
+                    var at = authority.LastIndexOf('@');
+                    var userInfo = at < 0 ? "" : authority[..at];
+                    var hostPort = at < 0 ? authority : authority[(at + 1)..];
+                    var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
+                    var user = Uri.UnescapeDataString(colon < 0 ? userInfo : userInfo[..colon]);
+                    var password = colon < 0 ? "" : Uri.UnescapeDataString(userInfo[(colon + 1)..]);
+                    string host;
+                    var portText = "";
+                    if (hostPort.StartsWith('['))
+                    {
+                        var close = hostPort.IndexOf(']', StringComparison.Ordinal);
+                        if (close < 0)
+                        {
+                            throw new ConfigException($"[database] connection: '{Redact(url)}' has an unterminated IPv6 address");
+                        }
+                        host = hostPort[1..close];
+                        portText = hostPort[(close + 1)..].TrimStart(':');
+                    }
+                    else
+                    {
+                        var pc = hostPort.LastIndexOf(':');
+                        host = pc < 0 ? hostPort : hostPort[..pc];
+                        portText = pc < 0 ? "" : hostPort[(pc + 1)..];
+                    }
+                    if (host.Length == 0)
+                    {
+                        host = "localhost";
+                    }
+                    var port = isPg ? 5432 : 3306;
+                    if (portText.Length > 0 && (!int.TryParse(portText, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
+                    {
+                        throw new ConfigException($"[database] connection: '{Redact(url)}' has an invalid port '{portText}'");
+                    }
+                    string cs;
+                    if (isPg)
+                    {
+                        cs = new Npgsql.NpgsqlConnectionStringBuilder { Host = host, Port = port, Username = user, Password = password, Database = database }.ConnectionString;
+                    }
+                    else
+                    {
+                        cs = new MySql.Data.MySqlClient.MySqlConnectionStringBuilder { Server = host, Port = (uint)port, UserID = user, Password = password, Database = database }.ConnectionString;
+                    }
                     return new DatabaseUrl(isPg ? DatabaseEngine.PostgreSql : DatabaseEngine.MySql, cs, database);
                 }
             default:
                 throw new ConfigException($"[database] connection: unsupported database '{dialect}' (use sqlite, mysql or postgresql)");
         }
+    }
+
+    /// <summary>Where the database is, without credentials (for messages).</summary>
+    public string Describe()
+    {
+        var parts = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = ConnectionString };
+        string Get(string key) => parts.TryGetValue(key, out var v) ? Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "" : "";
+        return Engine switch
+        {
+            DatabaseEngine.Sqlite => $"sqlite:{Get("Data Source")}",
+            DatabaseEngine.PostgreSql => $"postgresql://{Get("Host")}:{Get("Port")}/{DatabaseName}",
+            _ => $"mysql://{Get("Server")}:{Get("Port")}/{DatabaseName}",
+        };
     }
 
     private static string Redact(string url)

@@ -38,6 +38,15 @@ public class OctaviaDbContext(DbContextOptions options) : DbContext(options)
     public DbSet<AvailabilityZone> AvailabilityZones => Set<AvailabilityZone>();
     public DbSet<AvailabilityZoneProfile> AvailabilityZoneProfiles => Set<AvailabilityZoneProfile>();
 
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        ArgumentNullException.ThrowIfNull(configurationBuilder);
+        // Every timestamp is UTC. Npgsql refuses to write an Unspecified DateTime to timestamptz, and SQLite and
+        // MariaDB hand back Unspecified; marking the kind both ways makes the three engines behave alike.
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcDateTimeConverter>();
+        configurationBuilder.Properties<DateTime?>().HaveConversion<UtcDateTimeConverter>();
+    }
+
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         ArgumentNullException.ThrowIfNull(modelBuilder);
@@ -369,6 +378,10 @@ public class OctaviaDbContext(DbContextOptions options) : DbContext(options)
         // Tags live in the shared tags table keyed by resource id, with no database foreign key (as upstream).
         e.HasMany(x => x.Tags).WithOne().HasForeignKey(t => t.ResourceId).OnDelete(DeleteBehavior.Cascade);
     }
+
+    private sealed class UtcDateTimeConverter() : ValueConverter<DateTime, DateTime>(
+        v => v.Kind == DateTimeKind.Utc ? v : v.Kind == DateTimeKind.Local ? v.ToUniversalTime() : DateTime.SpecifyKind(v, DateTimeKind.Utc),
+        v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
 
     // sqlalchemy_utils.ScalarListType stores a list as a comma-joined string.
     private static ValueConverter<List<string>?, string?> ScalarListConverter() => new(
