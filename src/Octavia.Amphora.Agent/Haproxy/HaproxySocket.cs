@@ -15,6 +15,8 @@ internal static class HaproxySocket
         cts.CancelAfter(TimeSpan.FromSeconds(5));
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cts.Token).ConfigureAwait(false);
         await socket.SendAsync(Encoding.ASCII.GetBytes(command + "\n"), SocketFlags.None, cts.Token).ConfigureAwait(false);
+        // The master CLI answers and closes only once it sees the end of input.
+        socket.Shutdown(SocketShutdown.Send);
         var buffer = new byte[16384];
         var result = new StringBuilder();
         int read;
