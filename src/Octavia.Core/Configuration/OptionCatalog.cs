@@ -70,6 +70,9 @@ public static partial class OptionCatalog
         yield return new("house_keeping", "spare_amphora_pool_size", OptionKind.Int, "0",
             "Number of spare amphorae kept booted and idle; a new load balancer takes one before booting another. (Removed upstream in 9.0.0; kept here because local amphorae are cheap.)")
         { Min = 0, Ours = true };
+        yield return new("amphora_agent", "haproxy_fd_limit", OptionKind.Int, "0",
+            "Ours: the open-file limit HAProxy runs under on this amphora. An uploaded haproxy.cfg whose global maxconn needs more descriptors is refused with 400. 0 means the agent's own hard RLIMIT_NOFILE.")
+        { Min = 0, Ours = true };
         yield return new("house_keeping", "spare_check_interval", OptionKind.Int, "30", "Spare pool check interval in seconds.") { Min = 1, Ours = true };
     }
 }

@@ -115,6 +115,7 @@ public sealed class AmphoraAgentOptions
     [OsloOption("agent_request_read_timeout")] public int AgentRequestReadTimeout { get; set; }
     [OsloOption("agent_tls_protocol")] public string AgentTlsProtocol { get; set; } = "";
     [OsloOption("amphora_id")] public string? AmphoraId { get; set; }
+    [OsloOption("haproxy_fd_limit")] public int HaproxyFdLimit { get; set; }
 }
 
 /// <summary>[health_manager]</summary>

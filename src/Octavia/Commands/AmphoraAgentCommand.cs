@@ -1,0 +1,50 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.CommandLine;
+using Octavia.Amphora.Agent;
+using Octavia.Core.Configuration;
+
+namespace Octavia.Commands;
+
+/// <summary><c>octavia amphora-agent --config-file amphora-agent.conf</c>: the agent that runs inside an amphora.</summary>
+internal static class AmphoraAgentCommand
+{
+    public static Command Create()
+    {
+        var configFile = CommonOptions.ConfigFile();
+        var command = new Command("amphora-agent", "Run the amphora agent: mTLS REST API on [haproxy_amphora] bind_host:bind_port, HAProxy and keepalived supervision, heartbeats.")
+        {
+            configFile,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var config = CommonOptions.LoadConfig(parse, configFile);
+            if (config is null)
+            {
+                return 1;
+            }
+            AgentSettings settings;
+            try
+            {
+                settings = AgentSettings.FromConfig(config);
+            }
+            catch (ConfigException ex)
+            {
+                await Console.Error.WriteLineAsync($"octavia: configuration error: {ex.Message}").ConfigureAwait(false);
+                return 1;
+            }
+            try
+            {
+                await using var app = AgentHost.Build(settings);
+                await app.RunAsync().ConfigureAwait(false);
+                return 0;
+            }
+            catch (InvalidOperationException ex)
+            {
+                await Console.Error.WriteLineAsync($"octavia amphora-agent: {ex.Message}").ConfigureAwait(false);
+                return 1;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# All-in-one Octavia on this machine: installs what is missing, builds, creates certificates, the
+# heartbeat key, octavia.conf and the database, the management and tenant networks, and starts the
+# API, worker, health manager and housekeeper in the background. Writes ./openrc.
+#   sudo ./stack.sh              noauth API (a default project), amphorae in network namespaces
+#   sudo ./stack.sh --keystone   a local Keystone on SQLite, real tokens and RBAC
+#   ./stack.sh                   without root: loopback mode (amphorae on 127.x addresses)
+# Running it again restarts the services with the same state. ./unstack.sh stops everything.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+state="$root/.stack"
+conf="$state/octavia.conf"
+api_port="${OCTAVIA_API_PORT:-9876}"
+keystone=0
+for arg in "$@"; do
+  case "$arg" in
+    --keystone) keystone=1 ;;
+    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    *) echo "stack.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+step() { printf '\n\033[1;34m==> %s\033[0m\n' "$*"; }
+fail() { printf '\033[1;31mstack.sh: %s\033[0m\n' "$*" >&2; exit 1; }
+
+if [ "$(id -u)" = 0 ]; then
+  mode=namespace
+else
+  mode=loopback
+  echo "stack.sh: not running as root: LOOPBACK MODE (amphorae run in this host's namespace on 127.x addresses;"
+  echo "          no bridges or namespaces are made). Run 'sudo ./stack.sh' for namespaced amphorae."
+  [ "$keystone" = 0 ] || fail "--keystone needs root (it installs Debian's keystone package)"
+fi
+
+step "Checking packages"
+packages=(haproxy keepalived iproute2 socat curl openssl python3-openstackclient python3-octaviaclient)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$mode" = namespace ] || fail "missing packages: ${missing[*]} — install them (sudo apt-get install ${missing[*]}) or run with sudo"
+  echo "installing: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+command -v dotnet >/dev/null || fail "the .NET 10 SDK is required (dotnet not found on PATH)"
+
+step "Building (first time takes a minute or two)"
+"$root/bin/octavia" --help >/dev/null || fail "build failed; run 'dotnet build src/Octavia' to see why"
+octavia="$root/bin/octavia"
+
+# A second run restarts what the first started, keeping certificates, keys and the database.
+if [ -f "$state/octavia.pid" ] && kill -0 "$(cat "$state/octavia.pid")" 2>/dev/null; then
+  step "Stopping the running services (stack.sh was run before)"
+  kill "$(cat "$state/octavia.pid")"
+  for _ in $(seq 1 50); do kill -0 "$(cat "$state/octavia.pid")" 2>/dev/null || break; sleep 0.2; done
+fi
+mkdir -p "$state/logs"
+chmod 700 "$state"
+
+step "Certificates"
+if [ ! -f "$state/certs/client.cert-and-key.pem" ]; then
+  "$octavia" certs init --dir "$state/certs" >/dev/null
+  echo "created the server CA, the client CA and the controller's client certificate in $state/certs"
+else
+  echo "reusing $state/certs"
+fi
+[ -f "$state/heartbeat_key" ] || openssl rand -hex 16 > "$state/heartbeat_key"
+[ -f "$state/ca_passphrase" ] || cp "$state/certs/passphrase" "$state/ca_passphrase" 2>/dev/null || true
+
+step "Writing $conf"
+. "$root/tools/stack/write-config.sh"
+write_config
+
+step "Database"
+"$octavia" db-manage --config-file "$conf" upgrade head
+
+if [ "$keystone" = 1 ]; then
+  step "Keystone"
+  "$root/tools/keystone/setup.sh" --state "$state/keystone" --octavia-port "$api_port"
+fi
+
+step "Starting API, worker, health manager and housekeeper"
+setsid "$octavia" all-in-one --config-file "$conf" >>"$state/logs/octavia.log" 2>&1 < /dev/null &
+echo $! > "$state/octavia.pid"
+for i in $(seq 1 120); do
+  if curl -fsS "http://127.0.0.1:$api_port/" >/dev/null 2>&1; then break; fi
+  kill -0 "$(cat "$state/octavia.pid")" 2>/dev/null || fail "octavia exited during start-up; see $state/logs/octavia.log"
+  [ "$i" = 120 ] && fail "the API did not answer on port $api_port within 60 s; see $state/logs/octavia.log"
+  sleep 0.5
+done
+echo "running (pid $(cat "$state/octavia.pid")); log: $state/logs/octavia.log"
+
+. "$root/tools/stack/write-openrc.sh"
+write_openrc
+
+cat <<TXT
+
+Octavia is up ($mode mode). Try:
+
+  source openrc
+  openstack loadbalancer create --name lb1 --vip-subnet-id private-subnet --wait
+  openstack loadbalancer show lb1
+  openstack loadbalancer listener create --name listener1 --protocol HTTP --protocol-port 80 --wait lb1
+  curl http://\$(openstack loadbalancer show lb1 -f value -c vip_address)/      # 503: no members yet
+
+Add backends (servers on the host, bound to the tenant gateway 198.19.0.1):
+  python3 -m http.server --bind 198.19.0.1 8081 &   python3 -m http.server --bind 198.19.0.1 8082 &
+  openstack loadbalancer pool create --name pool1 --lb-algorithm ROUND_ROBIN --listener listener1 --protocol HTTP --wait
+  openstack loadbalancer member create --address 198.19.0.1 --protocol-port 8081 --subnet-id private-subnet --wait pool1
+  openstack loadbalancer member create --address 198.19.0.1 --protocol-port 8082 --subnet-id private-subnet --wait pool1
+
+Stop everything with ./unstack.sh
+TXT
