@@ -67,5 +67,9 @@ public static partial class OptionCatalog
             "Number of spare amphorae kept booted and idle; a new load balancer takes one before booting another. (Removed upstream in 9.0.0; kept here because local amphorae are cheap.)")
         { Min = 0, Ours = true };
         yield return new("house_keeping", "spare_check_interval", OptionKind.Int, "30", "Spare pool check interval in seconds.") { Min = 1, Ours = true };
+
+        yield return new("haproxy_amphora", "max_global_connections", OptionKind.Int, "5000",
+            "Ours: the largest global maxconn rendered into haproxy.cfg. HAProxy needs about two file descriptors per connection and will not start when the open-file limit is lower; listeners without a connection_limit are capped to this, and a listener asking for more is refused.")
+        { Min = 1, Ours = true };
     }
 }
