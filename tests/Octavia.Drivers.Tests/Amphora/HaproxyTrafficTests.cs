@@ -403,8 +403,17 @@ public sealed class HaproxyTrafficTests
         var pool = s.AddPool();
         pool.HealthMonitor = new HealthMonitor
         {
-            Id = Guid.NewGuid().ToString(), Type = HealthMonitorTypes.Http, Delay = 1, Timeout = 1, FallThreshold = 1, RiseThreshold = 1,
-            HttpMethod = "GET", UrlPath = "/health", ExpectedCodes = "200-204", HttpVersion = 1.1, DomainName = "check.example",
+            Id = Guid.NewGuid().ToString(),
+            Type = HealthMonitorTypes.Http,
+            Delay = 1,
+            Timeout = 1,
+            FallThreshold = 1,
+            RiseThreshold = 1,
+            HttpMethod = "GET",
+            UrlPath = "/health",
+            ExpectedCodes = "200-204",
+            HttpVersion = 1.1,
+            DomainName = "check.example",
         };
         var good = await s.AddBackendAsync(pool, "good");
         var bad = await s.AddBackendAsync(pool, "bad");
