@@ -47,6 +47,10 @@ lb.Listeners.Add(new Listener { Id = Guid.NewGuid().ToString(), Protocol = Proto
 var options = new RenderOptions { BasePath = dir, BaseCertDir = Path.Combine(dir, "certs"), LogHttp = "127.0.0.1:9", LogServer = "127.0.0.1:9" };
 Directory.CreateDirectory(Path.Combine(dir, lb.Id));
 var rendered = HaproxyConfigRenderer.Render(lb, amp, options).Replace("    user nobody\n", "", StringComparison.Ordinal);
+var noLogPort = FreePort();
+lb.Listeners[0].ProtocolPort = noLogPort;
+var renderedNoLog = HaproxyConfigRenderer.Render(lb, amp, options with { ConnectionLogging = false, StatsSocketPath = Path.Combine(dir, "nolog.sock") })
+    .Replace("    user nobody\n", "", StringComparison.Ordinal);
 
 var handPort = FreePort();
 var hand = $"""
@@ -68,28 +72,32 @@ backend be
 
 using var renderedProc = StartHaproxy(Path.Combine(dir, "rendered.cfg"), rendered);
 using var handProc = StartHaproxy(Path.Combine(dir, "hand.cfg"), hand);
+using var noLogProc = StartHaproxy(Path.Combine(dir, "nolog.cfg"), renderedNoLog);
+await WaitPort(noLogPort);
 await WaitPort(renderedPort);
 await WaitPort(handPort);
 
-var results = new Dictionary<string, List<double>> { ["direct"] = [], ["hand-written"] = [], ["rendered"] = [] };
+var results = new Dictionary<string, List<double>> { ["direct"] = [], ["hand-written"] = [], ["rendered"] = [], ["rendered, no connection log"] = [] };
 var useWrk = File.Exists("/usr/bin/wrk");
 for (var r = 0; r < rounds; r++)
 {
     results["direct"].Add(await Measure(backendPorts[0], seconds, useWrk));
     results["hand-written"].Add(await Measure(handPort, seconds, useWrk));
     results["rendered"].Add(await Measure(renderedPort, seconds, useWrk));
+    results["rendered, no connection log"].Add(await Measure(noLogPort, seconds, useWrk));
 }
 
 double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
 Console.WriteLine($"tool: {(useWrk ? "wrk -t1 -c32" : "HttpClient loop, 32 tasks")}, {seconds}s x {rounds} rounds, 3 Kestrel members, cores: {Environment.ProcessorCount}");
 foreach (var (name, xs) in results)
 {
-    Console.WriteLine(FormattableString.Invariant($"{name,-13} median {Median(xs),9:F0} req/s   runs: {string.Join(" ", xs.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))}"));
+    Console.WriteLine(FormattableString.Invariant($"{name,-28} median {Median(xs),9:F0} req/s   runs: {string.Join(" ", xs.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))}"));
 }
 Console.WriteLine(FormattableString.Invariant($"rendered / hand-written = {Median(results["rendered"]) / Median(results["hand-written"]):F2}"));
 
 renderedProc.Kill(entireProcessTree: true);
 handProc.Kill(entireProcessTree: true);
+noLogProc.Kill(entireProcessTree: true);
 foreach (var app in apps)
 {
     await app.StopAsync();
