@@ -74,5 +74,9 @@ public static partial class OptionCatalog
             "Ours: the open-file limit HAProxy runs under on this amphora. An uploaded haproxy.cfg whose global maxconn needs more descriptors is refused with 400. 0 means the agent's own hard RLIMIT_NOFILE.")
         { Min = 0, Ours = true };
         yield return new("house_keeping", "spare_check_interval", OptionKind.Int, "30", "Spare pool check interval in seconds.") { Min = 1, Ours = true };
+
+        yield return new("haproxy_amphora", "max_global_connections", OptionKind.Int, "5000",
+            "Ours: the largest global maxconn rendered into haproxy.cfg. HAProxy needs about two file descriptors per connection and will not start when the open-file limit is lower; listeners without a connection_limit are capped to this, and a listener asking for more is refused.")
+        { Min = 1, Ours = true };
     }
 }

@@ -104,6 +104,7 @@ public sealed class HaproxyAmphoraOptions
     [OsloOption("default_connection_limit")] public int DefaultConnectionLimit { get; set; }
     [OsloOption("haproxy_stick_size")] public string HaproxyStickSize { get; set; } = "";
     [OsloOption("user_log_format")] public string UserLogFormat { get; set; } = "";
+    [OsloOption("max_global_connections")] public int MaxGlobalConnections { get; set; }
 }
 
 /// <summary>[amphora_agent]</summary>
@@ -116,6 +117,8 @@ public sealed class AmphoraAgentOptions
     [OsloOption("agent_tls_protocol")] public string AgentTlsProtocol { get; set; } = "";
     [OsloOption("amphora_id")] public string? AmphoraId { get; set; }
     [OsloOption("haproxy_fd_limit")] public int HaproxyFdLimit { get; set; }
+    [OsloOption("user_log_facility")] public int UserLogFacility { get; set; }
+    [OsloOption("administrative_log_facility")] public int AdministrativeLogFacility { get; set; }
 }
 
 /// <summary>[health_manager]</summary>

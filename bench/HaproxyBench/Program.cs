@@ -1,0 +1,175 @@
+// Licensed under the Apache License, Version 2.0.
+// Requests per second through an amphora-rendered HAProxy HTTP listener, through the same HAProxy with a
+// minimal hand-written config, and straight to the members, measured in one run with wrk (an HttpClient
+// loop when wrk is missing). Usage: HaproxyBench [seconds per run] [rounds]
+
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Octavia.Core.Model;
+using Octavia.Drivers.Amphora;
+
+var seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 8;
+var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+var dir = Directory.CreateTempSubdirectory("odp-bench-").FullName;
+
+var backendPorts = new List<int>();
+var apps = new List<WebApplication>();
+for (var i = 0; i < 3; i++)
+{
+    var port = FreePort();
+    var builder = WebApplication.CreateSlimBuilder();
+    builder.Logging.ClearProviders();
+    builder.WebHost.UseKestrel(o => o.Listen(IPAddress.Loopback, port));
+    var app = builder.Build();
+    var name = "m" + i;
+    app.Run(ctx => ctx.Response.WriteAsync(name));
+    await app.StartAsync();
+    apps.Add(app);
+    backendPorts.Add(port);
+}
+
+var lb = new LoadBalancer { Id = Guid.NewGuid().ToString(), ProjectId = "bench", Topology = Topologies.Single, Vip = new Vip { IpAddress = "127.0.0.1" } };
+var amp = new Amphora { Id = Guid.NewGuid().ToString(), Status = ProvisioningStatus.Allocated };
+var pool = new Pool { Id = Guid.NewGuid().ToString(), Protocol = Protocols.Http, LbAlgorithm = LbAlgorithms.RoundRobin };
+foreach (var p in backendPorts)
+{
+    pool.Members.Add(new Member { Id = Guid.NewGuid().ToString(), IpAddress = "127.0.0.1", ProtocolPort = p, Weight = 1 });
+}
+var renderedPort = FreePort();
+lb.Listeners.Add(new Listener { Id = Guid.NewGuid().ToString(), Protocol = Protocols.Http, ProtocolPort = renderedPort, DefaultPool = pool });
+var options = new RenderOptions { BasePath = dir, BaseCertDir = Path.Combine(dir, "certs"), LogHttp = "127.0.0.1:9", LogServer = "127.0.0.1:9" };
+Directory.CreateDirectory(Path.Combine(dir, lb.Id));
+var rendered = HaproxyConfigRenderer.Render(lb, amp, options).Replace("    user nobody\n", "", StringComparison.Ordinal);
+var noLogPort = FreePort();
+lb.Listeners[0].ProtocolPort = noLogPort;
+var renderedNoLog = HaproxyConfigRenderer.Render(lb, amp, options with { ConnectionLogging = false, StatsSocketPath = Path.Combine(dir, "nolog.sock") })
+    .Replace("    user nobody\n", "", StringComparison.Ordinal);
+
+var handPort = FreePort();
+var hand = $"""
+global
+    maxconn 5000
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 50s
+    timeout server 50s
+frontend fe
+    bind 127.0.0.1:{handPort}
+    default_backend be
+backend be
+    balance roundrobin
+{string.Join("\n", backendPorts.Select((p, i) => $"    server s{i} 127.0.0.1:{p}"))}
+
+""";
+
+using var renderedProc = StartHaproxy(Path.Combine(dir, "rendered.cfg"), rendered);
+using var handProc = StartHaproxy(Path.Combine(dir, "hand.cfg"), hand);
+using var noLogProc = StartHaproxy(Path.Combine(dir, "nolog.cfg"), renderedNoLog);
+await WaitPort(noLogPort);
+await WaitPort(renderedPort);
+await WaitPort(handPort);
+
+var results = new Dictionary<string, List<double>> { ["direct"] = [], ["hand-written"] = [], ["rendered"] = [], ["rendered, no connection log"] = [] };
+var useWrk = File.Exists("/usr/bin/wrk");
+for (var r = 0; r < rounds; r++)
+{
+    results["direct"].Add(await Measure(backendPorts[0], seconds, useWrk));
+    results["hand-written"].Add(await Measure(handPort, seconds, useWrk));
+    results["rendered"].Add(await Measure(renderedPort, seconds, useWrk));
+    results["rendered, no connection log"].Add(await Measure(noLogPort, seconds, useWrk));
+}
+
+double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
+Console.WriteLine($"tool: {(useWrk ? "wrk -t1 -c32" : "HttpClient loop, 32 tasks")}, {seconds}s x {rounds} rounds, 3 Kestrel members, cores: {Environment.ProcessorCount}");
+foreach (var (name, xs) in results)
+{
+    Console.WriteLine(FormattableString.Invariant($"{name,-28} median {Median(xs),9:F0} req/s   runs: {string.Join(" ", xs.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))}"));
+}
+Console.WriteLine(FormattableString.Invariant($"rendered / hand-written = {Median(results["rendered"]) / Median(results["hand-written"]):F2}"));
+
+renderedProc.Kill(entireProcessTree: true);
+handProc.Kill(entireProcessTree: true);
+noLogProc.Kill(entireProcessTree: true);
+foreach (var app in apps)
+{
+    await app.StopAsync();
+}
+Directory.Delete(dir, recursive: true);
+
+static int FreePort()
+{
+    using var l = new TcpListener(IPAddress.Loopback, 0);
+    l.Start();
+    return ((IPEndPoint)l.LocalEndpoint).Port;
+}
+
+static Process StartHaproxy(string path, string config)
+{
+    File.WriteAllText(path, config);
+    var psi = new ProcessStartInfo("haproxy") { RedirectStandardError = true, RedirectStandardOutput = true };
+    foreach (var a in new[] { "-W", "-db", "-f", path })
+    {
+        psi.ArgumentList.Add(a);
+    }
+    var p = Process.Start(psi)!;
+    p.OutputDataReceived += (_, _) => { };
+    p.ErrorDataReceived += (_, _) => { };
+    p.BeginOutputReadLine();
+    p.BeginErrorReadLine();
+    return p;
+}
+
+static async Task WaitPort(int port)
+{
+    for (var i = 0; i < 200; i++)
+    {
+        try
+        {
+            using var c = new TcpClient();
+            await c.ConnectAsync(IPAddress.Loopback, port);
+            return;
+        }
+        catch (SocketException)
+        {
+            await Task.Delay(25);
+        }
+    }
+    throw new InvalidOperationException($"port {port} never opened");
+}
+
+static async Task<double> Measure(int port, int seconds, bool useWrk)
+{
+    if (useWrk)
+    {
+        var psi = new ProcessStartInfo("wrk") { RedirectStandardOutput = true };
+        foreach (var a in new[] { "-t1", "-c32", $"-d{seconds}s", $"http://127.0.0.1:{port}/" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        var m = Regex.Match(output, @"Requests/sec:\s+([0-9.]+)");
+        return m.Success ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+    }
+    using var client = new HttpClient();
+    var count = 0L;
+    var stop = DateTime.UtcNow.AddSeconds(seconds);
+    await Task.WhenAll(Enumerable.Range(0, 32).Select(async _ =>
+    {
+        while (DateTime.UtcNow < stop)
+        {
+            await client.GetStringAsync(new Uri($"http://127.0.0.1:{port}/"));
+            Interlocked.Increment(ref count);
+        }
+    }));
+    return count / (double)seconds;
+}
