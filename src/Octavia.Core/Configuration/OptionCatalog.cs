@@ -66,6 +66,13 @@ public static partial class OptionCatalog
         yield return new("house_keeping", "spare_amphora_pool_size", OptionKind.Int, "0",
             "Number of spare amphorae kept booted and idle; a new load balancer takes one before booting another. (Removed upstream in 9.0.0; kept here because local amphorae are cheap.)")
         { Min = 0, Ours = true };
+        yield return new("controller_worker", "flow_lease_seconds", OptionKind.Int, "30",
+            "Ours: seconds a worker holds a flow job without renewing it. When a worker dies, another worker resumes its flows (or finishes reverting them) after this long.")
+        { Min = 2, Ours = true };
+        yield return new("controller_worker", "noop_driver_delay", OptionKind.Float, "0",
+            "Ours: seconds each call of the noop compute and amphora drivers takes, to make flows slow enough to observe (tests, demos).")
+        { Min = 0, Ours = true };
+
         yield return new("house_keeping", "spare_check_interval", OptionKind.Int, "30", "Spare pool check interval in seconds.") { Min = 1, Ours = true };
     }
 }
