@@ -12,7 +12,7 @@ namespace Octavia.Controller.Worker.Tasks;
 
 /// <summary>
 /// Creates the amphora row (PENDING_CREATE) and provides its id under <c>ampKey</c>. With
-/// <paramref name="useSpare"/> it first claims a READY spare amphora (ours: the spares pool). The id is
+/// <c>useSpare</c> it first claims a READY spare amphora (ours: the spares pool). The id is
 /// derived from the job, so a repeat finds the same row.
 /// </summary>
 public sealed class CreateAmphoraInDb : FlowTask
