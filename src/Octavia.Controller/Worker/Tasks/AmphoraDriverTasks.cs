@@ -142,3 +142,16 @@ public sealed class RotateAmphoraCertificate : FlowTask
         return null;
     }
 }
+
+/// <summary>Revert: clears cert_busy so the housekeeper tries the rotation again later.</summary>
+public sealed class ClearCertBusyOnRevert : FlowTask
+{
+    public override Task<JsonNode?> ExecuteAsync(FlowContext context, CancellationToken cancellationToken) => Task.FromResult<JsonNode?>(null);
+
+    public override async Task RevertAsync(FlowContext context, JsonNode? result, CancellationToken cancellationToken)
+    {
+        var id = context.GetString(StoreKeys.AmphoraId);
+        await using var db = WorkerDb.Open(context);
+        await db.Amphorae.Where(a => a.Id == id).ExecuteUpdateAsync(s => s.SetProperty(a => a.CertBusy, false), cancellationToken).ConfigureAwait(false);
+    }
+}
