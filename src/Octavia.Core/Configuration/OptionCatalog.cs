@@ -73,6 +73,13 @@ public static partial class OptionCatalog
         yield return new("amphora_agent", "haproxy_fd_limit", OptionKind.Int, "0",
             "Ours: the open-file limit HAProxy runs under on this amphora. An uploaded haproxy.cfg whose global maxconn needs more descriptors is refused with 400. 0 means the agent's own hard RLIMIT_NOFILE.")
         { Min = 0, Ours = true };
+        yield return new("controller_worker", "flow_lease_seconds", OptionKind.Int, "30",
+            "Ours: seconds a worker holds a flow job without renewing it. When a worker dies, another worker resumes its flows (or finishes reverting them) after this long.")
+        { Min = 2, Ours = true };
+        yield return new("controller_worker", "noop_driver_delay", OptionKind.Float, "0",
+            "Ours: seconds each call of the noop compute and amphora drivers takes, to make flows slow enough to observe (tests, demos).")
+        { Min = 0, Ours = true };
+
         yield return new("house_keeping", "spare_check_interval", OptionKind.Int, "30", "Spare pool check interval in seconds.") { Min = 1, Ours = true };
 
         yield return new("haproxy_amphora", "max_global_connections", OptionKind.Int, "5000",

@@ -105,6 +105,9 @@ public sealed class HaproxyAmphoraOptions
     [OsloOption("haproxy_stick_size")] public string HaproxyStickSize { get; set; } = "";
     [OsloOption("user_log_format")] public string UserLogFormat { get; set; } = "";
     [OsloOption("max_global_connections")] public int MaxGlobalConnections { get; set; }
+    [OsloOption("respawn_count")] public int RespawnCount { get; set; }
+    [OsloOption("respawn_interval")] public int RespawnInterval { get; set; }
+    [OsloOption("use_upstart")] public bool UseUpstart { get; set; }
 }
 
 /// <summary>[amphora_agent]</summary>
@@ -119,6 +122,10 @@ public sealed class AmphoraAgentOptions
     [OsloOption("haproxy_fd_limit")] public int HaproxyFdLimit { get; set; }
     [OsloOption("user_log_facility")] public int UserLogFacility { get; set; }
     [OsloOption("administrative_log_facility")] public int AdministrativeLogFacility { get; set; }
+    [OsloOption("agent_server_network_dir")] public string? AgentServerNetworkDir { get; set; }
+    [OsloOption("user_log_facility")] public int UserLogFacility { get; set; }
+    [OsloOption("administrative_log_facility")] public int AdministrativeLogFacility { get; set; }
+    [OsloOption("amphora_udp_driver")] public string AmphoraUdpDriver { get; set; } = "";
 }
 
 /// <summary>[health_manager]</summary>
@@ -157,6 +164,10 @@ public sealed class ControllerWorkerOptions
     [OsloOption("network_driver")] public string NetworkDriver { get; set; } = "";
     [OsloOption("statistics_drivers")] public List<string> StatisticsDrivers { get; set; } = [];
     [OsloOption("loadbalancer_topology")] public string LoadbalancerTopology { get; set; } = "";
+    [OsloOption("amphora_delete_retries")] public int AmphoraDeleteRetries { get; set; }
+    [OsloOption("amphora_delete_retry_interval")] public int AmphoraDeleteRetryInterval { get; set; }
+    [OsloOption("flow_lease_seconds")] public int FlowLeaseSeconds { get; set; }
+    [OsloOption("noop_driver_delay")] public double NoopDriverDelay { get; set; }
 }
 
 /// <summary>[house_keeping]</summary>

@@ -12,5 +12,6 @@ internal static class CommandRegistry
         yield return ConfigCommand.Create();
         yield return DbManageCommand.Create();
         yield return AmphoraAgentCommand.Create();
+        yield return WorkerCommand.Create();
     }
 }
