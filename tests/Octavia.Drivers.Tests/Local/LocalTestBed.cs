@@ -40,7 +40,7 @@ internal sealed class LocalTestBed : IAsyncDisposable
         exec socat "TCP-LISTEN:$port,bind=$host,reuseaddr,fork" SYSTEM:"echo agent-ok $id"
         """;
 
-    private readonly List<string> _amphorae = [];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _amphorae = new();
 
     private LocalTestBed(string root, LocalMode mode, int block)
     {
@@ -124,7 +124,7 @@ internal sealed class LocalTestBed : IAsyncDisposable
     public async Task<string> BuildAsync(bool fail = false, string? id = null)
     {
         id ??= Guid.NewGuid().ToString();
-        _amphorae.Add(id);
+        _amphorae.Enqueue(id);
         await Compute.BuildAsync(Request(id, fail), TestContext.Current.CancellationToken);
         return id;
     }

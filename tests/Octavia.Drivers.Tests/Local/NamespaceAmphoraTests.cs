@@ -52,6 +52,9 @@ public sealed class NamespaceAmphoraTests
         var dir = bed.Context.AmphoraDir(id);
         var agent = ProcessIdentity.Parse(LocalComputeDriver.ReadInstance(dir)!.Agent!)!.Value;
         LocalTestBed.Ip("netns", "identify", agent.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)).Output.Trim().ShouldBe(ns);
+        // Its own session, not our child: it outlives the worker that started it.
+        HostProcesses.SessionMembers(agent.Pid).ShouldContain(agent.Pid);
+        File.ReadAllText($"/proc/{agent.Pid}/stat").Split(") ")[1].Split(' ')[1].ShouldNotBe(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         File.ReadAllText(Path.Combine(dir, "agent.pid")).Trim().ShouldBe(agent.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         // Host → amphora over the management bridge.
@@ -73,6 +76,22 @@ public sealed class NamespaceAmphoraTests
         if (!OperatingSystem.IsWindows())
         {
             File.GetUnixFileMode(Path.Combine(dir, "server.pem")).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    [Fact]
+    public async Task Build_SeveralAtOnce_ShareTheBridgeWithDistinctAddresses()
+    {
+        await using var bed = NamespaceBed();
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => bed.BuildAsync()));
+
+        var instances = await Task.WhenAll(ids.Select(id => bed.Compute.GetAsync(id, Ct)));
+        instances.ShouldAllBe(i => i.Status == ComputeStatus.Active);
+        instances.Select(i => i.LbNetworkIp).Distinct().Count().ShouldBe(3);
+        foreach (var (id, instance) in ids.Zip(instances))
+        {
+            (await LocalTestBed.AskAgentAsync(instance.LbNetworkIp!, bed.AgentPort)).ShouldBe("agent-ok " + id);
         }
     }
 
