@@ -104,6 +104,18 @@ public sealed class LocalNetworkLayoutTests
     }
 
     [Fact]
+    public async Task Create_DefaultLoopbackConfig_ServesTheAllInOneNetworks()
+    {
+        var config = OctaviaConfig.FromText("[local_compute]\nmode = loopback\nagent_executable = /bin/true\n");
+
+        var (compute, network) = LocalDrivers.Create(config, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, TimeProvider.System);
+
+        compute.ShouldNotBeNull();
+        (await network.ListNetworksAsync(TestContext.Current.CancellationToken)).Select(n => n.Name).ShouldBe(["lb-mgmt-net", "private"]);
+        (await network.GetSubnetAsync("private-subnet", TestContext.Current.CancellationToken))!.Cidr.ShouldBe("127.65.0.0/24");
+    }
+
+    [Fact]
     public void Config_SampleDocumentsTheOptionsAsOurs()
     {
         var sample = SampleConfig.Generate();

@@ -237,6 +237,20 @@ public sealed class NamespaceAmphoraTests
     }
 
     [Fact]
+    public async Task EnsureHostNetworks_Root_BridgesCarryTheHostAddressesBeforeAnyAmphora()
+    {
+        await using var bed = NamespaceBed();
+
+        await bed.Network.EnsureHostNetworksAsync(Ct);
+        await bed.Network.EnsureHostNetworksAsync(Ct);
+
+        bed.Context.ManagementHostAddress.ShouldBe(LocalTestBed.Host(bed.MgmtCidr, 1));
+        LocalTestBed.Ip("-o", "addr", "show", "dev", bed.MgmtBridge).Output.ShouldContain(bed.Context.ManagementHostAddress + "/26");
+        LocalTestBed.Ip("-o", "addr", "show", "dev", bed.PrivateBridge).Output.ShouldContain(LocalTestBed.Host(bed.PrivateCidr, 1) + "/26");
+        using var healthManager = new UdpClient(new IPEndPoint(bed.Context.ManagementHostAddress!, 0));
+    }
+
+    [Fact]
     public async Task PlugVip_AmphoraNotBuilt_FailsClearly()
     {
         await using var bed = NamespaceBed();

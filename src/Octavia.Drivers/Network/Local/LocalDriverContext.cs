@@ -51,6 +51,12 @@ public sealed class LocalDriverContext
 
     public string AgentExecutable { get; }
 
+    /// <summary>
+    /// The host's address on the management network as amphorae reach it (mapped in loopback mode):
+    /// where the health manager should listen; null if the management subnet declares no host address.
+    /// </summary>
+    public System.Net.IPAddress? ManagementHostAddress => ManagementNetwork.Subnets.Select(s => s.HostAddress).FirstOrDefault(a => a is not null);
+
     /// <summary>The run directory of one amphora.</summary>
     public string AmphoraDir(string amphoraId) => Path.Combine(StateDir, "amphorae", amphoraId);
 

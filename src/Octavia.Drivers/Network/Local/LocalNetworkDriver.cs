@@ -40,6 +40,22 @@ public sealed partial class LocalNetworkDriver : INetworkDriver
 
     private LocalNetworkLayout Layout => _context.Layout;
 
+    /// <summary>
+    /// Creates every declared bridge with its host address (namespace mode; nothing to do in loopback
+    /// mode). Call at start-up before binding a service, such as the health manager, to a host address.
+    /// </summary>
+    public async Task EnsureHostNetworksAsync(CancellationToken cancellationToken)
+    {
+        if (_context.Mode != LocalMode.Namespace)
+        {
+            return;
+        }
+        foreach (var network in Layout.Networks)
+        {
+            await _links.EnsureBridgeAsync(network, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async Task<Vip> AllocateVipAsync(LoadBalancer loadBalancer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(loadBalancer);
