@@ -85,5 +85,29 @@ public static partial class OptionCatalog
         yield return new("haproxy_amphora", "max_global_connections", OptionKind.Int, "5000",
             "Ours: the largest global maxconn rendered into haproxy.cfg. HAProxy needs about two file descriptors per connection and will not start when the open-file limit is lower; listeners without a connection_limit are capped to this, and a listener asking for more is refused.")
         { Min = 1, Ours = true };
+        yield return new("local_compute", "state_dir", OptionKind.Str, "",
+            "Directory of the local compute and network drivers: amphorae/<id>/ run directories and the address book (ipam.json). Empty means <[DEFAULT] state_path>/local.")
+        { Ours = true };
+        yield return new("local_compute", "agent_executable", OptionKind.Str, "",
+            "Program started as an amphora's agent. Empty means the running octavia executable (the installed agent is the amphora 'image').")
+        { Ours = true };
+        yield return new("local_compute", "agent_arguments", OptionKind.List, "amphora-agent",
+            "Arguments given to agent_executable before '--config-file <amphora-agent.conf>'.")
+        { Ours = true };
+        yield return new("local_compute", "mode", OptionKind.Str, "auto",
+            "namespace: each amphora in network namespace amphora-<id>, wired by veth to one Linux bridge per network (needs root). loopback: amphorae in the host namespace on 127.x addresses (see [local_networks]). auto: namespace when running as root, else loopback.")
+        { Choices = ["auto", "namespace", "loopback"], Ours = true };
+        yield return new("local_compute", "management_network", OptionKind.Str, "lb-mgmt-net",
+            "Name or id of the [local_networks] network amphorae are managed through, used when [controller_worker] amp_boot_network_list is empty.")
+        { Ours = true };
+        yield return new("local_compute", "agent_stop_timeout", OptionKind.Float, "5",
+            "Seconds an amphora's processes get between SIGTERM and SIGKILL when it is deleted.")
+        { Min = 0, Ours = true };
+        yield return new("local_networks", "networks", OptionKind.MultiStr, null,
+            "One line per subnet, repeat the key for more: 'name=NET,subnet=SUBNET,cidr=CIDR[,id=UUID][,subnet_id=UUID][,gateway=IP|none][,host=IP][,bridge=BRIDGE][,mtu=1500][,loopback_cidr=127.A.B.0/24]'. "
+            + "Lines with the same name make one network with several subnets; ids default to a UUID derived from the name. host is the host's address on the bridge (default: the gateway). "
+            + "In loopback mode subnet number i (0-based, in order) is mapped to 127.(64+i).0.0 with the same prefix length, keeping each address's host part, unless loopback_cidr is given. "
+            + "Default: lb-mgmt-net/lb-mgmt-subnet 198.18.0.0/24 (host 198.18.0.1, bridge br-lb-mgmt) and private/private-subnet 198.19.0.0/24 (gateway and host 198.19.0.1, bridge br-private).")
+        { Ours = true };
     }
 }

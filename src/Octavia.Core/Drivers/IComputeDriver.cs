@@ -20,8 +20,8 @@ public sealed record AmphoraBootRequest
     public string? ServerGroupId { get; init; }
 }
 
-/// <summary>A compute instance as the driver sees it.</summary>
-public sealed record ComputeInstance(string ComputeId, string Status, string? LbNetworkIp, string? ImageId, string? Zone);
+/// <summary>A compute instance as the driver sees it; <paramref name="Fault"/> says why an instance is in ERROR (Nova's <c>fault</c>).</summary>
+public sealed record ComputeInstance(string ComputeId, string Status, string? LbNetworkIp, string? ImageId, string? Zone, string? Fault = null);
 
 /// <summary>Compute instance statuses a driver reports (Nova's words).</summary>
 public static class ComputeStatus

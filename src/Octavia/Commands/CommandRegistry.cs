@@ -13,5 +13,6 @@ internal static class CommandRegistry
         yield return DbManageCommand.Create();
         yield return AmphoraAgentCommand.Create();
         yield return WorkerCommand.Create();
+        yield return AmphoraShellCommand.Create();
     }
 }
