@@ -10,5 +10,7 @@ internal static class CommandRegistry
     public static IEnumerable<Command> All()
     {
         yield return ConfigCommand.Create();
+        yield return HealthManagerCommand.Create();
+        yield return HousekeepingCommand.Create();
     }
 }
