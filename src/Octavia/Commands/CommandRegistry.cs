@@ -14,5 +14,7 @@ internal static class CommandRegistry
         yield return AmphoraAgentCommand.Create();
         yield return WorkerCommand.Create();
         yield return AmphoraShellCommand.Create();
+        yield return HealthManagerCommand.Create();
+        yield return HousekeepingCommand.Create();
     }
 }

@@ -1,0 +1,148 @@
+// Licensed under the Apache License, Version 2.0.
+
+using Microsoft.Data.Sqlite;
+using Octavia.Core.Model;
+using Octavia.Data;
+
+namespace Octavia.Controller.Tests.HealthManager;
+
+/// <summary>
+/// A fresh SQLite file database per test (file, not in-memory, so several connections and two health
+/// managers can share it). The one place the schema is created.
+/// </summary>
+internal sealed class HealthTestDatabase : IAsyncDisposable
+{
+    private readonly string _directory;
+
+    private HealthTestDatabase(string directory, OctaviaDatabase database)
+    {
+        _directory = directory;
+        Database = database;
+    }
+
+    public OctaviaDatabase Database { get; }
+
+    public static async Task<HealthTestDatabase> CreateAsync()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "ohm-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory);
+        var database = new OctaviaDatabase(DatabaseUrl.Parse($"sqlite:///{directory}/octavia.db"));
+        await using (var db = database.CreateContext())
+        {
+            await db.Database.EnsureCreatedAsync(TestContext.Current.CancellationToken);
+        }
+        return new HealthTestDatabase(directory, database);
+    }
+
+    public Octavia.Data.OctaviaDbContext Context() => Database.CreateContext();
+
+    public async ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        await Task.Yield();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>Builds the object graphs the health tests need.</summary>
+internal static class Seed
+{
+    public static string NewId() => Guid.NewGuid().ToString();
+
+    /// <summary>An ACTIVE, ONLINE load balancer with one amphora and the given listeners, pools and members.</summary>
+    public static async Task<TestLb> LoadBalancerAsync(
+        HealthTestDatabase database,
+        int listeners = 1,
+        int membersPerPool = 1,
+        string provisioningStatus = ProvisioningStatus.Active,
+        bool enabled = true,
+        string operatingStatus = OperatingStatus.Online,
+        string amphoraStatus = ProvisioningStatus.Allocated,
+        DateTime? lastUpdate = null)
+    {
+        var lb = new LoadBalancer
+        {
+            Id = NewId(),
+            ProjectId = "p",
+            ProvisioningStatus = provisioningStatus,
+            OperatingStatus = operatingStatus,
+            Enabled = enabled,
+            Topology = Topologies.Single,
+            Provider = "amphora",
+        };
+        var result = new TestLb(lb.Id, NewId());
+        for (var i = 0; i < listeners; i++)
+        {
+            var pool = new Pool
+            {
+                Id = NewId(),
+                ProjectId = "p",
+                LoadBalancerId = lb.Id,
+                Protocol = Protocols.Http,
+                LbAlgorithm = LbAlgorithms.RoundRobin,
+                ProvisioningStatus = ProvisioningStatus.Active,
+                OperatingStatus = OperatingStatus.Online,
+            };
+            for (var m = 0; m < membersPerPool; m++)
+            {
+                var member = new Member
+                {
+                    Id = NewId(),
+                    ProjectId = "p",
+                    PoolId = pool.Id,
+                    IpAddress = $"198.18.40.{m + 10}",
+                    ProtocolPort = 80,
+                    ProvisioningStatus = ProvisioningStatus.Active,
+                    OperatingStatus = OperatingStatus.Online,
+                };
+                pool.Members.Add(member);
+                result.Members.Add(member.Id);
+            }
+            lb.Pools.Add(pool);
+            result.Pools.Add(pool.Id);
+            var listener = new Listener
+            {
+                Id = NewId(),
+                ProjectId = "p",
+                LoadBalancerId = lb.Id,
+                Protocol = Protocols.Http,
+                ProtocolPort = 80 + i,
+                DefaultPoolId = pool.Id,
+                ProvisioningStatus = ProvisioningStatus.Active,
+                OperatingStatus = OperatingStatus.Online,
+            };
+            lb.Listeners.Add(listener);
+            result.Listeners.Add(listener.Id);
+        }
+        await using var db = database.Context();
+        db.LoadBalancers.Add(lb);
+        db.Amphorae.Add(new Amphora
+        {
+            Id = result.AmphoraId,
+            LoadBalancerId = lb.Id,
+            ComputeId = "compute-" + result.AmphoraId,
+            Status = amphoraStatus,
+            Role = AmphoraRoles.Standalone,
+        });
+        if (lastUpdate is { } t)
+        {
+            db.AmphoraHealth.Add(new AmphoraHealth { AmphoraId = result.AmphoraId, LastUpdate = t, Busy = false });
+        }
+        await db.SaveChangesAsync(TestContext.Current.CancellationToken);
+        return result;
+    }
+}
+
+/// <summary>Ids of a seeded load balancer; pool i is listener i's default pool.</summary>
+internal sealed record TestLb(string LoadBalancerId, string AmphoraId)
+{
+    public List<string> Listeners { get; } = [];
+    public List<string> Pools { get; } = [];
+    public List<string> Members { get; } = [];
+}
