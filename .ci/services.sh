@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(haproxy keepalived socat curl iproute2 procps psmisc openssl wrk
-  python3-openstackclient python3-octaviaclient
+  python3-openstackclient python3-octaviaclient python3-keystone
   postgresql mariadb-server rabbitmq-server)
 missing=()
 for p in "${packages[@]}"; do
