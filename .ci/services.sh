@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(haproxy keepalived socat curl iproute2 procps psmisc openssl wrk
   python3-openstackclient python3-octaviaclient
   postgresql mariadb-server rabbitmq-server)
+packages+=(python3-keystone) # tools/keystone/setup.sh (auth tests, stack.sh --keystone)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -12,6 +12,15 @@ public sealed record RequestContext
 {
     public string? ProjectId { get; init; }
     public string? UserId { get; init; }
+
+    /// <summary>Names from the token (keystone) or the X-Project-Name / X-User-Name headers; informational only.</summary>
+    public string? ProjectName { get; init; }
+    public string? UserName { get; init; }
+    public string? UserDomainId { get; init; }
+    public string? ProjectDomainId { get; init; }
+
+    /// <summary>Set for domain-scoped tokens.</summary>
+    public string? DomainId { get; init; }
     public IReadOnlySet<string> Roles { get; init; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>noauth makes every request admin, as upstream does.</summary>
@@ -40,7 +49,8 @@ public sealed record RequestContext
 /// <summary>
 /// Upstream's policy check: <c>rule</c> is a policy name such as
 /// <c>os_load-balancer_api:loadbalancer:get_one</c>; <c>targetProjectId</c> the owning project
-/// of the object (null for collection-level checks).
+/// of the object (null for collection-level checks, which then mean "in the caller's own project").
+/// An unregistered rule name throws <see cref="PolicyNotRegisteredException"/> (upstream answers 500).
 /// </summary>
 public interface IPolicyEnforcer
 {

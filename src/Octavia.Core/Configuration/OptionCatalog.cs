@@ -58,6 +58,16 @@ public static partial class OptionCatalog
         yield return new("keystone_authtoken", "project_domain_name", OptionKind.Str, "Default", "Service project's domain name.");
         yield return new("keystone_authtoken", "token_cache_time", OptionKind.Int, "300", "In order to prevent excessive effort spent validating tokens, the middleware caches previously-seen tokens for a configurable duration (in seconds).") { Min = 0 };
         yield return new("keystone_authtoken", "service_token_roles_required", OptionKind.Bool, "false", "Whether the service token must carry service roles.");
+        yield return new("keystone_authtoken", "token_cache_size", OptionKind.Int, "10000",
+            "Ours: the most validated tokens kept in memory (keystonemiddleware's cache is unbounded in-process or memcached).")
+        { Min = 1, Ours = true };
+
+        yield return new("oslo_policy", "policy_file", OptionKind.Str, "policy.yaml", "The relative or absolute path of a file that maps roles to permissions for a given service. Relative paths must be specified in relation to the configuration file setting this option.");
+        yield return new("oslo_policy", "enforce_new_defaults", OptionKind.Bool, "false", "This option controls whether or not to use old deprecated defaults when evaluating policies. If True, the old deprecated defaults are not going to be evaluated.");
+        yield return new("oslo_policy", "enforce_scope", OptionKind.Bool, "false", "Accepted for compatibility: oslo.policy only warns on scope mismatches unless set, and scope is not enforced here.");
+        yield return new("api_settings", "path_prefix", OptionKind.Str, null,
+            "Ours: also serve the API under this path prefix (devstack's endpoint is http://host/load-balancer); requests without the prefix keep working.")
+        { Ours = true };
 
         yield return new("certificates", "storage_path", OptionKind.Str, "/var/lib/octavia/certificates/", "Absolute path to the certificate storage directory of the local cert manager.");
 
