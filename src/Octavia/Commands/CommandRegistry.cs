@@ -10,5 +10,6 @@ internal static class CommandRegistry
     public static IEnumerable<Command> All()
     {
         yield return ConfigCommand.Create();
+        yield return ApiCommand.Create();
     }
 }
