@@ -16,5 +16,6 @@ internal static class CommandRegistry
         yield return AmphoraShellCommand.Create();
         yield return HealthManagerCommand.Create();
         yield return HousekeepingCommand.Create();
+        yield return ApiCommand.Create();
     }
 }
