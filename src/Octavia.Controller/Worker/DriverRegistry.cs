@@ -3,7 +3,7 @@
 using Microsoft.Extensions.Logging;
 using Octavia.Core.Configuration;
 using Octavia.Core.Drivers;
-using Octavia.Drivers.Amphora.Noop;
+using Octavia.Drivers.Amphorae.Noop;
 using Octavia.Drivers.Compute.Noop;
 
 namespace Octavia.Controller.Worker;

@@ -123,8 +123,6 @@ public sealed class AmphoraAgentOptions
     [OsloOption("user_log_facility")] public int UserLogFacility { get; set; }
     [OsloOption("administrative_log_facility")] public int AdministrativeLogFacility { get; set; }
     [OsloOption("agent_server_network_dir")] public string? AgentServerNetworkDir { get; set; }
-    [OsloOption("user_log_facility")] public int UserLogFacility { get; set; }
-    [OsloOption("administrative_log_facility")] public int AdministrativeLogFacility { get; set; }
     [OsloOption("amphora_udp_driver")] public string AmphoraUdpDriver { get; set; } = "";
 }
 

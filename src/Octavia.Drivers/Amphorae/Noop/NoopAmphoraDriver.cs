@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 using Octavia.Core.Drivers;
 using Octavia.Core.Model;
 
-namespace Octavia.Drivers.Amphora.Noop;
+namespace Octavia.Drivers.Amphorae.Noop;
 
 /// <summary>Upstream's <c>amphora_noop_driver</c>: logs every call and succeeds.</summary>
 public sealed partial class NoopAmphoraDriver : IAmphoraDriver
