@@ -11,5 +11,6 @@ internal static class CommandRegistry
     {
         yield return ConfigCommand.Create();
         yield return DbManageCommand.Create();
+        yield return CertsCommand.Create();
     }
 }
