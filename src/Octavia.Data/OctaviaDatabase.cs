@@ -12,7 +12,7 @@ namespace Octavia.Data;
 /// with a busy timeout so the API, worker and health manager can share one file; <c>sqlite://</c> (in memory)
 /// is one named shared-cache database kept alive for as long as this object lives.
 /// </summary>
-public sealed class OctaviaDatabase : IDisposable
+public sealed partial class OctaviaDatabase : IDisposable
 {
     /// <summary>How long a SQLite writer waits for another writer before failing.</summary>
     public static readonly TimeSpan SqliteBusyTimeout = TimeSpan.FromSeconds(30);
@@ -80,12 +80,46 @@ public sealed class OctaviaDatabase : IDisposable
                 break;
             case DatabaseEngine.MySql:
                 builder.UseMySQL(url.ConnectionString);
+                builder.AddInterceptors(MariaDbDeleteRewriter.Instance);
                 break;
         }
     }
 
     /// <inheritdoc />
     public void Dispose() => _keepAlive?.Dispose();
+
+    /// <summary>
+    /// MySql.EntityFrameworkCore writes <c>ExecuteDelete</c> as <c>DELETE FROM `t` AS `a` WHERE ...</c>, which MySQL 8
+    /// accepts but MariaDB rejects; the multi-table form <c>DELETE `a` FROM `t` AS `a` WHERE ...</c> works on both.
+    /// </summary>
+    private sealed partial class MariaDbDeleteRewriter : DbCommandInterceptor
+    {
+        public static readonly MariaDbDeleteRewriter Instance = new();
+
+        public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+        {
+            Rewrite(command);
+            return result;
+        }
+
+        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        {
+            Rewrite(command);
+            return ValueTask.FromResult(result);
+        }
+
+        private static void Rewrite(DbCommand command)
+        {
+            if (command.CommandText.Contains("DELETE FROM", StringComparison.Ordinal))
+            {
+                command.CommandText = DeleteWithAlias().Replace(command.CommandText, "DELETE ${alias} FROM ${table} AS ${alias}");
+            }
+        }
+
+        [System.Text.RegularExpressions.GeneratedRegex(@"DELETE FROM (?<table>`[^`]+`) AS (?<alias>`[^`]+`)")]
+        private static partial System.Text.RegularExpressions.Regex DeleteWithAlias();
+    }
 
     /// <summary>Sets WAL and the busy timeout on every SQLite connection as it opens.</summary>
     private sealed class SqlitePragmas : DbConnectionInterceptor

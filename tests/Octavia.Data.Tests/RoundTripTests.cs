@@ -141,6 +141,28 @@ public sealed class RoundTripTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(TestDatabase.Engines), MemberType = typeof(TestDatabase))]
+    public async Task BulkUpdateAndDelete_EveryEngine_AffectOnlyMatchingRows(string engine)
+    {
+        await using var test = await TestDatabase.CreateAsync(engine);
+        using var db = test.Open();
+        await DatabaseSchema.UpgradeAsync(db, cancellationToken: Ct);
+        await using var context = db.CreateContext();
+        context.AmphoraHealth.AddRange(
+            new AmphoraHealth { AmphoraId = "old", LastUpdate = s_created.AddHours(-2) },
+            new AmphoraHealth { AmphoraId = "new", LastUpdate = s_created });
+        await context.SaveChangesAsync(Ct);
+
+        // The housekeeper's and health manager's shapes: a conditional bulk update and delete.
+        var busied = await context.AmphoraHealth.Where(h => h.LastUpdate < s_created.AddHours(-1))
+            .ExecuteUpdateAsync(s => s.SetProperty(h => h.Busy, true), Ct);
+        var deleted = await context.AmphoraHealth.Where(h => h.Busy).ExecuteDeleteAsync(Ct);
+
+        (busied, deleted).ShouldBe((1, 1));
+        (await context.AmphoraHealth.AsNoTracking().SingleAsync(Ct)).AmphoraId.ShouldBe("new");
+    }
+
     private static LoadBalancer BuildGraph()
     {
         var pool = new Pool

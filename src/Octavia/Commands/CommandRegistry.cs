@@ -17,5 +17,6 @@ internal static class CommandRegistry
         yield return HealthManagerCommand.Create();
         yield return HousekeepingCommand.Create();
         yield return ApiCommand.Create();
+        yield return CertsCommand.Create();
     }
 }
