@@ -66,6 +66,14 @@ public static class AgentHost
         });
 
         var app = builder.Build();
+        var haproxy = app.Services.GetRequiredService<HaproxyManager>();
+        var keepalived = app.Services.GetRequiredService<KeepalivedManager>();
+        // If the process is torn down before the graceful stop finished, children must still not outlive it.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            haproxy.SignalAll();
+            keepalived.SignalAll();
+        };
         // Upstream's agent renders every error page as JSON; the controller treats a non-JSON 404 as "not ready yet".
         app.UseStatusCodePages(async context =>
         {
@@ -112,7 +120,7 @@ internal sealed class ProcessSupervisor(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        await keepalived.StopAllAsync().ConfigureAwait(false);
-        await haproxy.StopAllAsync().ConfigureAwait(false);
+        // In parallel: the host may get only a couple of seconds between SIGTERM and process exit.
+        await Task.WhenAll(keepalived.StopAllAsync(), haproxy.StopAllAsync()).ConfigureAwait(false);
     }
 }

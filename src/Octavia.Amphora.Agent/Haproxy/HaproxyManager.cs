@@ -275,6 +275,18 @@ internal sealed partial class HaproxyManager(AgentSettings settings, AgentPaths 
         }
     }
 
+    /// <summary>Last resort at process exit: SIGTERM to every live master, without waiting.</summary>
+    public void SignalAll()
+    {
+        foreach (var lb in paths.LoadBalancers())
+        {
+            if (MasterPid(lb) is > 0 and var pid)
+            {
+                Posix.Signal(pid, Posix.SIGTERM);
+            }
+        }
+    }
+
     /// <summary>The master's view of its processes.</summary>
     internal sealed record ProcInfo(int Reloads, int Failed, int Workers);
 

@@ -9,19 +9,27 @@ namespace Octavia.Amphora.Agent.Network;
 /// <summary>Reads links and addresses of the agent's own network namespace through <c>ip -j</c>.</summary>
 internal static class IpTool
 {
-    /// <summary>True when this process runs in a network namespace other than PID 1's (an amphora namespace).</summary>
+    /// <summary>
+    /// True when this process runs in a network namespace other than the host's: either PID 1's namespace
+    /// differs, or (where PID 1 cannot be inspected, as in containers) <c>ip netns identify</c> names one.
+    /// </summary>
     public static bool InOwnNamespace()
     {
         try
         {
             var self = new FileInfo("/proc/self/ns/net").LinkTarget;
             var init = new FileInfo("/proc/1/ns/net").LinkTarget;
-            return self is not null && init is not null && self != init;
+            if (self is not null && init is not null)
+            {
+                return self != init;
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            return false;
+            // Fall through to the named-namespace check.
         }
+        var identify = CommandRunner.RunAsync("ip", ["netns", "identify"], CancellationToken.None).GetAwaiter().GetResult();
+        return identify.Ok && identify.Output.Trim().Length > 0;
     }
 
     public static async Task<JsonArray> LinksAsync(bool stats = false, CancellationToken ct = default)

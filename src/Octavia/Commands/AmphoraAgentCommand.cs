@@ -1,6 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.CommandLine;
+using Microsoft.Extensions.Hosting;
 using Octavia.Amphora.Agent;
 using Octavia.Core.Configuration;
 
@@ -36,7 +37,16 @@ internal static class AmphoraAgentCommand
             try
             {
                 await using var app = AgentHost.Build(settings);
-                await app.RunAsync().ConfigureAwait(false);
+                await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    // System.CommandLine owns SIGTERM: it cancels ct and gives the action a short grace period.
+                    await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                }
                 return 0;
             }
             catch (InvalidOperationException ex)

@@ -56,7 +56,9 @@ internal sealed class RunningAgent : IAsyncDisposable
 
     public HttpClient Client { get; private set; } = null!;
 
-    public Uri BaseUri => new($"https://127.0.0.1:{Port}/");
+    public string BindHost { get; private set; } = "127.0.0.1";
+
+    public Uri BaseUri => new($"https://{BindHost}:{Port}/");
 
     public T Service<T>() where T : notnull => App!.Services.GetRequiredService<T>();
 
@@ -83,10 +85,22 @@ internal sealed class RunningAgent : IAsyncDisposable
         }
     }
 
+    /// <summary>Writes certificates and config for an agent that will run elsewhere (the real executable in a namespace).</summary>
+    public static RunningAgent Prepare(string extraConfig, int heartbeatInterval, string bindHost)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "oag-" + Guid.NewGuid().ToString("N")[..10]);
+        Directory.CreateDirectory(dir);
+        var agent = new RunningAgent(dir);
+        agent.WriteFiles(extraConfig, heartbeatInterval, bindHost);
+        agent.Client = agent.NewClient(agent.ClientCertificate, new Uri($"https://{bindHost}:{agent.Port}/"));
+        return agent;
+    }
+
     /// <summary>Writes certificates and amphora-agent.conf (also used to run the real executable).</summary>
     public void WriteFiles(string extraConfig, int heartbeatInterval, string bindHost = "127.0.0.1")
     {
         Port = TestEnvironment.FreeTcpPort();
+        BindHost = bindHost;
         var (serverCert, serverPem) = ServerCa.Issue(AmphoraId, server: true);
         serverCert.Dispose();
         File.WriteAllText(ServerPemPath, serverPem);
