@@ -4,12 +4,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using Octavia.Core.Model;
-using Octavia.Drivers.Amphora;
-using Octavia.Drivers.Tests.Amphora.Support;
+using Octavia.Drivers.Amphorae;
+using Octavia.Drivers.Tests.Amphorae.Support;
 using Octavia.Tests.Shared;
 using AmphoraEntity = Octavia.Core.Model.Amphora;
 
-namespace Octavia.Drivers.Tests.Amphora;
+namespace Octavia.Drivers.Tests.Amphorae;
 
 /// <summary>keepalived.conf rendering, and two amphora namespaces on a bridge electing one VIP holder.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]

@@ -3,7 +3,7 @@
 // jinja_cfg.py hands to its templates; custom Liquid templates see the same objects with snake_case
 // member names (loadbalancer.listeners[0].default_pool.members, ...).
 
-namespace Octavia.Drivers.Amphora;
+namespace Octavia.Drivers.Amphorae;
 
 /// <summary>Template variable <c>loadbalancer</c>.</summary>
 public sealed record RenderedLoadBalancer

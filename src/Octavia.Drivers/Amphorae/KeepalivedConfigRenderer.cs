@@ -9,7 +9,7 @@ using Octavia.Core.Drivers;
 using Octavia.Core.Model;
 using AmphoraEntity = Octavia.Core.Model.Amphora;
 
-namespace Octavia.Drivers.Amphora;
+namespace Octavia.Drivers.Amphorae;
 
 /// <summary><c>[keepalived_vrrp]</c> settings and the check script path used in keepalived.conf.</summary>
 public sealed record KeepalivedOptions

@@ -6,7 +6,7 @@ using System.Text;
 using Octavia.Core.Model;
 using AmphoraEntity = Octavia.Core.Model.Amphora;
 
-namespace Octavia.Drivers.Amphora;
+namespace Octavia.Drivers.Amphorae;
 
 /// <summary>
 /// Renders one haproxy.cfg per load balancer, directive for directive as upstream's

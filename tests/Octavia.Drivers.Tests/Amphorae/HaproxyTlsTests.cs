@@ -7,11 +7,11 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Octavia.Core.Model;
-using Octavia.Drivers.Amphora;
-using Octavia.Drivers.Tests.Amphora.Support;
+using Octavia.Drivers.Amphorae;
+using Octavia.Drivers.Tests.Amphorae.Support;
 using Octavia.Tests.Shared;
 
-namespace Octavia.Drivers.Tests.Amphora;
+namespace Octavia.Drivers.Tests.Amphorae;
 
 /// <summary>TERMINATED_HTTPS listeners and re-encrypting pools with a real HAProxy.</summary>
 public sealed class HaproxyTlsTests

@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Logging;
 
-namespace Octavia.Drivers.Tests.Amphora.Support;
+namespace Octavia.Drivers.Tests.Amphorae.Support;
 
 /// <summary>
 /// A small Kestrel server speaking the agent's API 1.0 over mutual TLS, so the REST driver's TLS rules,

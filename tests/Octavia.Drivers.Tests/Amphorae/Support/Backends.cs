@@ -13,7 +13,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Octavia.Drivers.Tests.Amphora.Support;
+namespace Octavia.Drivers.Tests.Amphorae.Support;
 
 /// <summary>A real HTTP(S) member: answers with its name, records request headers, /health follows <see cref="Healthy"/>.</summary>
 internal sealed class HttpBackend : IAsyncDisposable

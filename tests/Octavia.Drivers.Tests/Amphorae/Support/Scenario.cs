@@ -3,11 +3,11 @@
 using System.Net;
 using System.Net.Sockets;
 using Octavia.Core.Model;
-using Octavia.Drivers.Amphora;
+using Octavia.Drivers.Amphorae;
 using Octavia.Tests.Shared;
 using AmphoraEntity = Octavia.Core.Model.Amphora;
 
-namespace Octavia.Drivers.Tests.Amphora.Support;
+namespace Octavia.Drivers.Tests.Amphorae.Support;
 
 /// <summary>A load balancer under construction, its private directory, and the HAProxy running it.</summary>
 internal sealed class Scenario : IAsyncDisposable

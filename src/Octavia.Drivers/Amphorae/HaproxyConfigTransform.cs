@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using Octavia.Core.Model;
 using AmphoraEntity = Octavia.Core.Model.Amphora;
 
-namespace Octavia.Drivers.Amphora;
+namespace Octavia.Drivers.Amphorae;
 
 /// <summary>A load balancer cannot be turned into an HAProxy configuration; the message says why.</summary>
 public sealed class HaproxyConfigException : Exception

@@ -5,12 +5,12 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
 using Octavia.Core.Drivers;
 using Octavia.Core.Model;
-using Octavia.Drivers.Amphora;
-using Octavia.Drivers.Tests.Amphora.Support;
+using Octavia.Drivers.Amphorae;
+using Octavia.Drivers.Tests.Amphorae.Support;
 using Octavia.Tests.Shared;
 using AmphoraEntity = Octavia.Core.Model.Amphora;
 
-namespace Octavia.Drivers.Tests.Amphora;
+namespace Octavia.Drivers.Tests.Amphorae;
 
 /// <summary>The REST driver against a real mutual-TLS server (the agent itself is tested at integration).</summary>
 public sealed class AmphoraRestDriverTests : IAsyncLifetime

@@ -3,7 +3,7 @@
 using System.Globalization;
 using Octavia.Core.Configuration;
 
-namespace Octavia.Drivers.Amphora;
+namespace Octavia.Drivers.Amphorae;
 
 /// <summary>Settings of <see cref="AmphoraRestDriver"/>, from <c>[haproxy_amphora]</c>, <c>[amphora_agent]</c> and <c>[keepalived_vrrp]</c>.</summary>
 public sealed record AmphoraRestDriverOptions

@@ -2,7 +2,7 @@
 
 using Octavia.Core.Configuration;
 
-namespace Octavia.Drivers.Amphora;
+namespace Octavia.Drivers.Amphorae;
 
 /// <summary>
 /// Inputs of the HAProxy configuration renderer that come from octavia.conf (<c>[haproxy_amphora]</c>,

@@ -3,7 +3,7 @@
 using Fluid;
 using Octavia.Core.Model;
 
-namespace Octavia.Drivers.Amphora;
+namespace Octavia.Drivers.Amphorae;
 
 /// <summary>
 /// An operator's haproxy.cfg template (<c>[haproxy_amphora] haproxy_template</c>). Upstream's templates are

@@ -4,12 +4,12 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Octavia.Core.Configuration;
 using Octavia.Core.Model;
-using Octavia.Drivers.Amphora;
-using Octavia.Drivers.Tests.Amphora.Support;
+using Octavia.Drivers.Amphorae;
+using Octavia.Drivers.Tests.Amphorae.Support;
 using Octavia.Tests.Shared;
 using AmphoraEntity = Octavia.Core.Model.Amphora;
 
-namespace Octavia.Drivers.Tests.Amphora;
+namespace Octavia.Drivers.Tests.Amphorae;
 
 /// <summary>What the renderer writes, checked as text and by <c>haproxy -c</c>.</summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]

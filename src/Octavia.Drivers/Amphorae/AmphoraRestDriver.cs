@@ -16,7 +16,7 @@ using Octavia.Core.Drivers;
 using Octavia.Core.Model;
 using AmphoraEntity = Octavia.Core.Model.Amphora;
 
-namespace Octavia.Drivers.Amphora;
+namespace Octavia.Drivers.Amphorae;
 
 /// <summary>The agent answered with an error status (upstream <c>amphorae/drivers/haproxy/exceptions.py</c>).</summary>
 public sealed class AmphoraAgentException : Exception

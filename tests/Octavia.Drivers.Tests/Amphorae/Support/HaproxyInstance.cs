@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using Octavia.Tests.Shared;
 
-namespace Octavia.Drivers.Tests.Amphora.Support;
+namespace Octavia.Drivers.Tests.Amphorae.Support;
 
 /// <summary>A real HAProxy in master-worker mode, started from a rendered config and stopped by PID.</summary>
 internal sealed class HaproxyInstance : IAsyncDisposable

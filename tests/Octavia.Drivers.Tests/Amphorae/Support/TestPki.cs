@@ -3,7 +3,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Octavia.Drivers.Tests.Amphora.Support;
+namespace Octavia.Drivers.Tests.Amphorae.Support;
 
 /// <summary>A throwaway CA issuing EC certificates for servers (with SANs) and clients.</summary>
 internal sealed class TestPki : IDisposable

@@ -4,10 +4,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Octavia.Core.Model;
-using Octavia.Drivers.Tests.Amphora.Support;
+using Octavia.Drivers.Tests.Amphorae.Support;
 using Octavia.Tests.Shared;
 
-namespace Octavia.Drivers.Tests.Amphora;
+namespace Octavia.Drivers.Tests.Amphorae;
 
 /// <summary>Rendered configs run by a real HAProxy in front of real members on loopback.</summary>
 public sealed class HaproxyTrafficTests
