@@ -79,12 +79,15 @@ await WaitPort(handPort);
 
 var results = new Dictionary<string, List<double>> { ["direct"] = [], ["hand-written"] = [], ["rendered"] = [], ["rendered, no connection log"] = [] };
 var useWrk = File.Exists("/usr/bin/wrk");
+var targets = new (string Name, int Port)[] { ("direct", backendPorts[0]), ("hand-written", handPort), ("rendered", renderedPort), ("rendered, no connection log", noLogPort) };
 for (var r = 0; r < rounds; r++)
 {
-    results["direct"].Add(await Measure(backendPorts[0], seconds, useWrk));
-    results["hand-written"].Add(await Measure(handPort, seconds, useWrk));
-    results["rendered"].Add(await Measure(renderedPort, seconds, useWrk));
-    results["rendered, no connection log"].Add(await Measure(noLogPort, seconds, useWrk));
+    // Rotate the order each round so a neighbour's load burst does not always hit the same target.
+    for (var k = 0; k < targets.Length; k++)
+    {
+        var (name, port) = targets[(k + r) % targets.Length];
+        results[name].Add(await Measure(port, seconds, useWrk));
+    }
 }
 
 double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);

@@ -272,6 +272,50 @@ public sealed class AmphoraRestDriverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UpdateAsync_HaproxyTemplateFromConfig_UploadsTheOperatorsRendering()
+    {
+        var template = Path.Combine(_dir, "operator.liquid");
+        File.WriteAllText(template, "# operator template {{ loadbalancer.id }}\n{% for l in loadbalancer.listeners %}frontend {{ l.id }}\n{% endfor %}");
+        var config = Octavia.Core.Configuration.OctaviaConfig.FromText(
+            $"[haproxy_amphora]\nclient_cert = {_clientCertPath}\nserver_ca = {_serverCaPath}\nbind_port = {_agent.Port}\n" +
+            $"haproxy_template = {template}\nconnection_max_retries = 2\nconnection_retry_interval = 1\nbase_path = {_dir}\n");
+        var options = AmphoraRestDriverOptions.FromConfig(config);
+        using var driver = new AmphoraRestDriver(options, new MemoryCertManager(), TimeProvider.System, NullLogger<AmphoraRestDriver>.Instance);
+        var lb = new LoadBalancer { Id = Guid.NewGuid().ToString(), Vip = new Vip { IpAddress = "127.0.0.1" } };
+        var listener = new Listener { Id = Guid.NewGuid().ToString(), Protocol = Protocols.Http, ProtocolPort = 80 };
+        lb.Listeners.Add(listener);
+
+        await driver.UpdateAsync(lb, _amphora, Ct);
+
+        options.AgentPort.ShouldBe(_agent.Port);
+        options.ConnectionMaxRetries.ShouldBe(2);
+        options.Render.BasePath.ShouldBe(_dir);
+        _agent.Files[$"{lb.Id}/haproxy.cfg"].ShouldBe($"# operator template {lb.Id}\nfrontend {listener.Id}\n");
+    }
+
+    [Fact]
+    public async Task PostVipPlug_SendsUpstreamNetInfo()
+    {
+        using var driver = Driver(_agent);
+        var lb = new LoadBalancer { Id = Guid.NewGuid().ToString(), Vip = new Vip { IpAddress = "198.18.20.100" } };
+        _amphora.VrrpIp = "198.18.20.11";
+        var port = new PortInfo("port1", "vrrp", "net1", "fa:16:3e:00:00:01", [new FixedIp("sub1", "198.18.20.11")], _amphora.Id, "Octavia", "p1");
+        var subnet = new SubnetInfo("sub1", "vip-subnet", "net1", "198.18.20.0/24", "198.18.20.1", 4, "p1", [new HostRoute("10.0.0.0/8", "198.18.20.254")]);
+
+        await driver.PostVipPlugAsync(lb, _amphora, new AmphoraNetworkConfig { AmphoraId = _amphora.Id, VrrpPort = port, VipSubnet = subnet }, Ct);
+
+        var call = _agent.Calls.Single();
+        call.Path.ShouldBe("/1.0/plug/vip/198.18.20.100");
+        var body = System.Text.Json.Nodes.JsonNode.Parse(call.Body)!;
+        body["subnet_cidr"]!.GetValue<string>().ShouldBe("198.18.20.0/24");
+        body["gateway"]!.GetValue<string>().ShouldBe("198.18.20.1");
+        body["mac_address"]!.GetValue<string>().ShouldBe("fa:16:3e:00:00:01");
+        body["vrrp_ip"]!.GetValue<string>().ShouldBe("198.18.20.11");
+        body["mtu"]!.GetValue<int>().ShouldBe(1500);
+        body["host_routes"]![0]!["nexthop"]!.GetValue<string>().ShouldBe("198.18.20.254");
+    }
+
+    [Fact]
     public void Constructor_ClientCertWithoutKey_FailsClearly()
     {
         var certOnly = Path.Combine(_dir, "cert-only.pem");

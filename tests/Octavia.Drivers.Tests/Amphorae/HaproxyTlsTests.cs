@@ -210,6 +210,24 @@ public sealed class HaproxyTlsTests
     }
 
     [Fact]
+    public async Task HttpsPassthrough_ClientSeesTheMembersCertificate()
+    {
+        RequireHaproxy();
+        using var memberPki = new TestPki("odp member CA");
+        await using var s = new Scenario();
+        var pool = s.AddPool(Protocols.Https, LbAlgorithms.SourceIp);
+        var member = s.Own(await HttpBackend.StartAsync("tls-member", certificate: memberPki.Issue("member.example", true, "member.example")));
+        Scenario.AddMember(pool, member.Address, member.Port);
+        var l = s.AddListener(Protocols.Https, pool);
+        await s.StartAsync();
+
+        var (cert, response) = await TlsGetAsync(s, l, "member.example", memberPki.Ca);
+
+        cert!.GetNameInfo(X509NameType.SimpleName, false).ShouldBe("member.example");
+        response.ShouldContain("x-backend: tls-member", Case.Insensitive);
+    }
+
+    [Fact]
     public async Task ReencryptingPool_MemberSignedByOtherCa_IsRefused()
     {
         RequireHaproxy();

@@ -178,12 +178,14 @@ public sealed class HaproxyTrafficTests
         await s.StartAsync();
 
         // Each source port is used twice; the member must repeat. The server closes first, so the port is free again.
+        // Ports below the kernel's ephemeral range, so no other socket on the machine can hold them.
+        var basePort = System.Security.Cryptography.RandomNumberGenerator.GetInt32(20000, 31000);
         var byPort = new Dictionary<int, HashSet<string>>();
         for (var round = 0; round < 2; round++)
         {
             for (var i = 0; i < 8; i++)
             {
-                var port = 40000 + (Math.Abs(l.ProtocolPort * 7 + i * 131) % 20000);
+                var port = basePort + (i * 131);
                 var name = await RawGetAsync("127.0.0.1", port, "127.0.0.1", l.ProtocolPort);
                 if (!byPort.TryGetValue(port, out var set))
                 {
