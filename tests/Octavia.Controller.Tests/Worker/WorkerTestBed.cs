@@ -98,7 +98,7 @@ internal sealed class WorkerTestBed : IAsyncDisposable
         registry.Network["test_network_driver"] = _ => Faults.Wrap<Core.Drivers.INetworkDriver>(Network);
         registry.CertGenerator["test_cert_generator"] = _ => Certs;
         // The flows are driven by direct HandleCastAsync calls; this bus is never consumed.
-        return new WorkerHost(config, registry, NullLoggerFactory.Instance, TimeProvider.System, new Messaging.InProcessWorkerBus());
+        return new WorkerHost(config, registry, NullLoggerFactory.Instance, TimeProvider.System, new Octavia.Controller.Messaging.InProcessWorkerBus());
     }
 
     /// <summary>Runs one cast to completion, as the bus would deliver it.</summary>
