@@ -74,6 +74,7 @@ public sealed class NamespaceAmphoraTests
         IniText.Get(conf, "amphora_agent", "agent_server_ca").ShouldBe(Path.Combine(dir, "client_ca.pem"));
         IniText.Get(conf, "haproxy_amphora", "base_path").ShouldBe(Path.Combine(dir, "lb"));
         IniText.Get(conf, "amphora_agent", "network_namespace").ShouldBe(ns);
+        Core.Configuration.OptionBinder.Bind<Core.Configuration.LocalAgentOptions>(Core.Configuration.OctaviaConfig.FromText(conf)).NetworkNamespace.ShouldBe(ns);
         if (!OperatingSystem.IsWindows())
         {
             File.GetUnixFileMode(Path.Combine(dir, "server.pem")).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite);
