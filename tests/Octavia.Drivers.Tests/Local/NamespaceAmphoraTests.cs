@@ -121,7 +121,9 @@ public sealed class NamespaceAmphoraTests
         var amphora = new Amphora { Id = id };
         await bed.Network.PlugVipAsync(lb, amphora, Ct);
         await bed.Network.PlugNetworkAsync(amphora, bed.PrivateNetwork, null, Ct);
-        (await LocalTestBed.AskAgentAsync((await bed.Compute.GetAsync(id, Ct)).LbNetworkIp!, bed.AgentPort)).ShouldStartWith("agent-ok");
+        var mgmtIp = (await bed.Compute.GetAsync(id, Ct)).LbNetworkIp!;
+        (await LocalTestBed.AskAgentAsync(mgmtIp, bed.AgentPort)).ShouldStartWith("agent-ok");
+        LocalTestBed.Ip("neigh", "show", "to", mgmtIp).Output.ShouldContain(mgmtIp);
         var pids = LocalTestBed.Ip("netns", "pids", ns).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(p => HostProcesses.Identify(int.Parse(p, System.Globalization.CultureInfo.InvariantCulture))).OfType<ProcessIdentity>().ToList();
         pids.Count.ShouldBeGreaterThan(1); // the agent plus its heartbeat loop
@@ -131,6 +133,8 @@ public sealed class NamespaceAmphoraTests
         await bed.Compute.DeleteAsync(id, Ct);
 
         LocalTestBed.Ip("netns", "list").Output.ShouldNotContain(ns);
+        // The next owner of the address must not inherit the old MAC.
+        LocalTestBed.Ip("neigh", "show", "to", mgmtIp).Output.ShouldNotContain(mgmtIp);
         foreach (var link in links)
         {
             LocalTestBed.Ip("link", "show", "dev", link).ExitCode.ShouldNotBe(0);

@@ -130,7 +130,8 @@ public sealed partial class LocalComputeDriver : IComputeDriver
             instance.LbNetworkIp = port.IpAddress;
 
             var configFile = Path.Combine(dir, "amphora-agent.conf");
-            await File.WriteAllTextAsync(configFile, AgentConfig(request.AgentConfig, dir, id, port.IpAddress), cancellationToken).ConfigureAwait(false);
+            // It carries the heartbeat key.
+            await WriteSecretAsync(configFile, AgentConfig(request.AgentConfig, dir, id, port.IpAddress), cancellationToken).ConfigureAwait(false);
 
             var command = new List<string>();
             if (ns is not null)
