@@ -21,7 +21,7 @@ namespace Octavia.Drivers.Tests.Local;
 /// </summary>
 internal sealed class LocalTestBed : IAsyncDisposable
 {
-    private static int s_nextBlock = Random.Shared.Next(0, 20);
+    private static int _nextBlock = Random.Shared.Next(0, 20);
 
     // Stand-in for `octavia amphora-agent` (helper "agent" builds the real one): answers TCP on
     // [haproxy_amphora] bind_host:bind_port and sends "hello <id>" datagrams to the controllers, as
@@ -117,7 +117,7 @@ internal sealed class LocalTestBed : IAsyncDisposable
         var root = Path.Combine(Path.GetTempPath(), "olc-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
         // 20 pairs of /26 blocks fit in the range; tests of this process take them in turn.
-        var block = Interlocked.Increment(ref s_nextBlock) % 20;
+        var block = Interlocked.Increment(ref _nextBlock) % 20;
         return new LocalTestBed(root, mode, block, agentExecutable, agentArguments);
     }
 
