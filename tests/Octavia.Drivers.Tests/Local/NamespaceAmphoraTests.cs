@@ -55,6 +55,8 @@ public sealed class NamespaceAmphoraTests
         // Its own session, not our child: it outlives the worker that started it.
         HostProcesses.SessionMembers(agent.Pid).ShouldContain(agent.Pid);
         File.ReadAllText($"/proc/{agent.Pid}/stat").Split(") ")[1].Split(' ')[1].ShouldNotBe(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var recorded = LocalComputeDriver.ReadInstance(dir)!;
+        (recorded.ImageTag, recorded.FlavorId, recorded.Mode, recorded.LbNetworkIp).ShouldBe(("amphora", "flavor-1", "namespace", instance.LbNetworkIp));
         File.ReadAllText(Path.Combine(dir, "agent.pid")).Trim().ShouldBe(agent.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         // Host → amphora over the management bridge.
