@@ -46,3 +46,14 @@ public sealed class LocalNetworksOptions
     /// <summary>One line per subnet (repeat the key); lines with the same network name form one network.</summary>
     [OsloOption("networks")] public List<string> Networks { get; set; } = [.. DefaultNetworks];
 }
+
+/// <summary>
+/// The <c>[amphora_agent]</c> option the local compute driver writes into each amphora's agent config
+/// (ours): where the agent runs, so it need not guess from <c>/proc/1/ns/net</c> (unreadable in some containers).
+/// </summary>
+[OsloSection("amphora_agent")]
+public sealed class LocalAgentOptions
+{
+    /// <summary>Null when unset (the agent decides); empty in loopback mode (host namespace); else <c>amphora-&lt;id&gt;</c>.</summary>
+    [OsloOption("network_namespace")] public string? NetworkNamespace { get; set; }
+}

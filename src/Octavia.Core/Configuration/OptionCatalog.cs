@@ -113,6 +113,9 @@ public static partial class OptionCatalog
         yield return new("local_compute", "agent_stop_timeout", OptionKind.Float, "5",
             "Seconds an amphora's processes get between SIGTERM and SIGKILL when it is deleted.")
         { Min = 0, Ours = true };
+        yield return new("amphora_agent", "network_namespace", OptionKind.Str, null,
+            "Written by the local compute driver into an amphora's agent config: the network namespace the agent runs in (amphora-<id>), or empty when it shares the host's (loopback mode). Unset: the agent decides for itself.")
+        { Ours = true };
         yield return new("local_networks", "networks", OptionKind.MultiStr, null,
             "One line per subnet, repeat the key for more: 'name=NET,subnet=SUBNET,cidr=CIDR[,id=UUID][,subnet_id=UUID][,gateway=IP|none][,host=IP][,bridge=BRIDGE][,mtu=1500][,loopback_cidr=127.A.B.0/24]'. "
             + "Lines with the same name make one network with several subnets; ids default to a UUID derived from the name. host is the host's address on the bridge (default: the gateway). "

@@ -21,7 +21,7 @@ namespace Octavia.Drivers.Tests.Local;
 /// </summary>
 internal sealed class LocalTestBed : IAsyncDisposable
 {
-    private static int s_nextBlock = Random.Shared.Next(0, 20);
+    private static int _nextBlock = Random.Shared.Next(0, 20);
 
     // Stand-in for `octavia amphora-agent` (helper "agent" builds the real one): answers TCP on
     // [haproxy_amphora] bind_host:bind_port and sends "hello <id>" datagrams to the controllers, as
@@ -42,7 +42,7 @@ internal sealed class LocalTestBed : IAsyncDisposable
 
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _amphorae = new();
 
-    private LocalTestBed(string root, LocalMode mode, int block)
+    private LocalTestBed(string root, LocalMode mode, int block, string? agentExecutable, string? agentArguments)
     {
         Root = root;
         Mode = mode;
@@ -72,7 +72,8 @@ internal sealed class LocalTestBed : IAsyncDisposable
 
             [local_compute]
             state_dir = {root}/state
-            agent_executable = {AgentScript}
+            agent_executable = {agentExecutable ?? AgentScript}
+            agent_arguments = {agentArguments ?? "amphora-agent"}
             mode = {(mode == LocalMode.Namespace ? "namespace" : "loopback")}
             management_network = {MgmtNetwork}
             agent_stop_timeout = 2
@@ -111,13 +112,13 @@ internal sealed class LocalTestBed : IAsyncDisposable
     /// <summary>The host's management address as the amphorae see it (mapped in loopback mode).</summary>
     public IPAddress ControllerAddress => Context.Layout.Effective(Host(MgmtCidr, 1));
 
-    public static LocalTestBed Create(LocalMode mode)
+    public static LocalTestBed Create(LocalMode mode, string? agentExecutable = null, string? agentArguments = null)
     {
         var root = Path.Combine(Path.GetTempPath(), "olc-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(root);
         // 20 pairs of /26 blocks fit in the range; tests of this process take them in turn.
-        var block = Interlocked.Increment(ref s_nextBlock) % 20;
-        return new LocalTestBed(root, mode, block);
+        var block = Interlocked.Increment(ref _nextBlock) % 20;
+        return new LocalTestBed(root, mode, block, agentExecutable, agentArguments);
     }
 
     /// <summary>Boots an amphora with the stand-in agent; it is deleted on dispose.</summary>
@@ -128,6 +129,9 @@ internal sealed class LocalTestBed : IAsyncDisposable
         await Compute.BuildAsync(Request(id, fail), TestContext.Current.CancellationToken);
         return id;
     }
+
+    /// <summary>Deletes this amphora on dispose (for builds made directly through <see cref="Compute"/>).</summary>
+    public void Track(string id) => _amphorae.Enqueue(id);
 
     public AmphoraBootRequest Request(string id, bool fail = false) => new()
     {

@@ -32,6 +32,9 @@ public sealed class LoopbackAmphoraTests
         IniText.Get(conf, "haproxy_amphora", "bind_host").ShouldBe(instance.LbNetworkIp);
         IniText.Get(conf, "health_manager", "controller_ip_port_list").ShouldBe($"{bed.ControllerAddress}:{bed.ControllerPort}");
         bed.Context.ManagementHostAddress.ShouldBe(bed.ControllerAddress);
+        IniText.Get(conf, "amphora_agent", "network_namespace").ShouldBe("");
+        Core.Configuration.OptionBinder.Bind<Core.Configuration.LocalAgentOptions>(Core.Configuration.OctaviaConfig.FromText(conf)).NetworkNamespace.ShouldBe("");
+        Core.Configuration.OptionBinder.Bind<Core.Configuration.LocalAgentOptions>(Core.Configuration.OctaviaConfig.FromText("")).NetworkNamespace.ShouldBeNull();
         using var udp = new UdpClient(new IPEndPoint(bed.ControllerAddress, bed.ControllerPort));
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         wait.CancelAfter(TimeSpan.FromSeconds(10));

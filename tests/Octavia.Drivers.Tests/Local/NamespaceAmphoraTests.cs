@@ -55,6 +55,8 @@ public sealed class NamespaceAmphoraTests
         // Its own session, not our child: it outlives the worker that started it.
         HostProcesses.SessionMembers(agent.Pid).ShouldContain(agent.Pid);
         File.ReadAllText($"/proc/{agent.Pid}/stat").Split(") ")[1].Split(' ')[1].ShouldNotBe(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var recorded = LocalComputeDriver.ReadInstance(dir)!;
+        (recorded.ImageTag, recorded.FlavorId, recorded.Mode, recorded.LbNetworkIp).ShouldBe(("amphora", "flavor-1", "namespace", instance.LbNetworkIp));
         File.ReadAllText(Path.Combine(dir, "agent.pid")).Trim().ShouldBe(agent.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         // Host → amphora over the management bridge.
@@ -73,6 +75,8 @@ public sealed class NamespaceAmphoraTests
         IniText.Get(conf, "amphora_agent", "agent_server_cert").ShouldBe(Path.Combine(dir, "server.pem"));
         IniText.Get(conf, "amphora_agent", "agent_server_ca").ShouldBe(Path.Combine(dir, "client_ca.pem"));
         IniText.Get(conf, "haproxy_amphora", "base_path").ShouldBe(Path.Combine(dir, "lb"));
+        IniText.Get(conf, "amphora_agent", "network_namespace").ShouldBe(ns);
+        Core.Configuration.OptionBinder.Bind<Core.Configuration.LocalAgentOptions>(Core.Configuration.OctaviaConfig.FromText(conf)).NetworkNamespace.ShouldBe(ns);
         if (!OperatingSystem.IsWindows())
         {
             File.GetUnixFileMode(Path.Combine(dir, "server.pem")).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -119,7 +123,9 @@ public sealed class NamespaceAmphoraTests
         var amphora = new Amphora { Id = id };
         await bed.Network.PlugVipAsync(lb, amphora, Ct);
         await bed.Network.PlugNetworkAsync(amphora, bed.PrivateNetwork, null, Ct);
-        (await LocalTestBed.AskAgentAsync((await bed.Compute.GetAsync(id, Ct)).LbNetworkIp!, bed.AgentPort)).ShouldStartWith("agent-ok");
+        var mgmtIp = (await bed.Compute.GetAsync(id, Ct)).LbNetworkIp!;
+        (await LocalTestBed.AskAgentAsync(mgmtIp, bed.AgentPort)).ShouldStartWith("agent-ok");
+        LocalTestBed.Ip("neigh", "show", "to", mgmtIp).Output.ShouldContain(mgmtIp);
         var pids = LocalTestBed.Ip("netns", "pids", ns).Output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(p => HostProcesses.Identify(int.Parse(p, System.Globalization.CultureInfo.InvariantCulture))).OfType<ProcessIdentity>().ToList();
         pids.Count.ShouldBeGreaterThan(1); // the agent plus its heartbeat loop
@@ -129,6 +135,8 @@ public sealed class NamespaceAmphoraTests
         await bed.Compute.DeleteAsync(id, Ct);
 
         LocalTestBed.Ip("netns", "list").Output.ShouldNotContain(ns);
+        // The next owner of the address must not inherit the old MAC.
+        LocalTestBed.Ip("neigh", "show", "to", mgmtIp).Output.ShouldNotContain(mgmtIp);
         foreach (var link in links)
         {
             LocalTestBed.Ip("link", "show", "dev", link).ExitCode.ShouldNotBe(0);

@@ -130,7 +130,8 @@ public sealed partial class LocalComputeDriver : IComputeDriver
             instance.LbNetworkIp = port.IpAddress;
 
             var configFile = Path.Combine(dir, "amphora-agent.conf");
-            await File.WriteAllTextAsync(configFile, AgentConfig(request.AgentConfig, dir, id, port.IpAddress), cancellationToken).ConfigureAwait(false);
+            // It carries the heartbeat key.
+            await WriteSecretAsync(configFile, AgentConfig(request.AgentConfig, dir, id, port.IpAddress), cancellationToken).ConfigureAwait(false);
 
             var command = new List<string>();
             if (ns is not null)
@@ -269,6 +270,8 @@ public sealed partial class LocalComputeDriver : IComputeDriver
         text = IniText.Set(text, "amphora_agent", "agent_server_ca", Path.Combine(dir, "client_ca.pem"));
         text = IniText.Set(text, "amphora_agent", "agent_server_network_dir", Path.Combine(dir, "interfaces"));
         text = IniText.Set(text, "amphora_agent", "amphora_id", amphoraId);
+        // Telling beats guessing: /proc/1/ns/net, the usual reference, is unreadable in some containers.
+        text = IniText.Set(text, "amphora_agent", "network_namespace", _context.Mode == LocalMode.Namespace ? LinkTool.NamespaceName(amphoraId) : "");
         text = IniText.Set(text, "haproxy_amphora", "base_path", Path.Combine(dir, "lb"));
         text = IniText.Set(text, "haproxy_amphora", "base_cert_dir", Path.Combine(dir, "certs"));
         if (_context.Mode == LocalMode.Loopback)

@@ -139,6 +139,13 @@ public sealed partial class LinkTool
     public Task DeleteLinkAsync(string name, CancellationToken cancellationToken) =>
         IpTolerantAsync(["Cannot find device", "does not exist"], cancellationToken, "link", "del", name);
 
+    /// <summary>
+    /// Forgets the host's neighbour (ARP) entries for an address: addresses are reused at once, and a
+    /// stale entry would send the next owner's traffic to the old MAC for seconds.
+    /// </summary>
+    public Task FlushNeighbourAsync(string address, CancellationToken cancellationToken) =>
+        IpTolerantAsync(["Cannot find device", "does not exist"], cancellationToken, "neigh", "flush", "to", address);
+
     /// <summary>The PIDs of every process inside the namespace (none if it does not exist).</summary>
     public async Task<IReadOnlyList<int>> NamespacePidsAsync(string ns, CancellationToken cancellationToken)
     {

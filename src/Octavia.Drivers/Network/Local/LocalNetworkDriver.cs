@@ -94,11 +94,18 @@ public sealed partial class LocalNetworkDriver : INetworkDriver
         ArgumentNullException.ThrowIfNull(loadBalancer);
         var name = "octavia-lb-" + loadBalancer.Id;
         var portId = loadBalancer.Vip?.OctaviaOwned == false ? null : loadBalancer.Vip?.PortId;
-        var removed = await _context.Ipam.UpdateAsync(
-            state => state.Ports.RemoveAll(p => p.Role == LocalPortRole.Vip && p.DeviceOwner == OctaviaOwner && (p.Name == name || p.Id == portId)),
-            cancellationToken).ConfigureAwait(false);
-        if (removed > 0)
+        var removed = await _context.Ipam.UpdateAsync(state =>
         {
+            var gone = state.Ports.Where(p => p.Role == LocalPortRole.Vip && p.DeviceOwner == OctaviaOwner && (p.Name == name || p.Id == portId)).ToList();
+            state.Ports.RemoveAll(gone.Contains);
+            return gone;
+        }, cancellationToken).ConfigureAwait(false);
+        foreach (var port in removed)
+        {
+            if (_context.Mode == LocalMode.Namespace)
+            {
+                await _links.FlushNeighbourAsync(port.IpAddress, cancellationToken).ConfigureAwait(false);
+            }
             LogVipDeallocated(_logger, loadBalancer.Id);
         }
     }
@@ -222,6 +229,7 @@ public sealed partial class LocalNetworkDriver : INetworkDriver
             if (port.HostInterface is { } link)
             {
                 await _links.DeleteLinkAsync(link, cancellationToken).ConfigureAwait(false);
+                await _links.FlushNeighbourAsync(port.IpAddress, cancellationToken).ConfigureAwait(false);
             }
             LogPortUnplugged(_logger, port.Role, port.IpAddress, port.DeviceId ?? "");
         }
