@@ -15,6 +15,9 @@ namespace Octavia.Controller.HealthManager;
 /// </summary>
 internal sealed partial class HeartbeatReceiver
 {
+    private const int SolSocket = 1;
+    private const int SoRcvBufForce = 33;
+
     private readonly byte[] _key;
     private readonly HeartbeatCounters _counters;
     private readonly ChannelWriter<HeartbeatMessage> _queue;
@@ -47,6 +50,17 @@ internal sealed partial class HeartbeatReceiver
             if (receiveBuffer > 0)
             {
                 socket.ReceiveBufferSize = receiveBuffer;
+                // SO_RCVBUF is capped by net.core.rmem_max; root may go past it with SO_RCVBUFFORCE (Linux).
+                if (OperatingSystem.IsLinux() && socket.ReceiveBufferSize < receiveBuffer)
+                {
+                    try
+                    {
+                        socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(receiveBuffer));
+                    }
+                    catch (SocketException)
+                    {
+                    }
+                }
             }
             socket.Bind(new IPEndPoint(address, port));
             return socket;
