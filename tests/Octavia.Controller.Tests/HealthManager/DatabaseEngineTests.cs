@@ -66,4 +66,38 @@ public sealed class DatabaseEngineTests
 
         buses.SelectMany(b => b.AmphoraIds("failover_amphora")).Order().ShouldBe(stale.Order());
     }
+    [Theory]
+    [MemberData(nameof(HealthTestDatabase.Engines), MemberType = typeof(HealthTestDatabase))]
+    public async Task TwoHealthManagers_OnEngine_SameNewAmphoraAtOnce_NoBatchLostAndDeltasSummed(string engine)
+    {
+        HealthTestDatabase.SkipUnlessAvailable(engine);
+        var ct = TestContext.Current.CancellationToken;
+        await using var db = await HealthTestDatabase.CreateAsync(engine);
+        var options = new HealthManagerOptions { HeartbeatInterval = 10, HeartbeatTimeout = 60 };
+        var counters = new[] { new HeartbeatCounters(), new HeartbeatCounters() };
+        await using var first = new HealthUpdater(db.Database, options, counters[0], _time, NullLogger.Instance);
+        await using var second = new HealthUpdater(db.Database, options, counters[1], _time, NullLogger.Instance);
+        const int Rounds = 5;
+        var lbs = new List<TestLb>();
+        for (var round = 0; round < Rounds; round++)
+        {
+            var lb = await Seed.LoadBalancerAsync(db);
+            lbs.Add(lb);
+            var beat = Heartbeats.Parse(Heartbeats.Message(lb.AmphoraId).Listener(lb.Listeners[0], rx: 10, totconns: 1).Pool(lb.Pools[0], "UP", (lb.Members[0], "UP")), _time.GetUtcNow());
+            using var go = new ManualResetEventSlim();
+            var a = Task.Run(async () => { go.Wait(); await first.ProcessBatchAsync([beat], CancellationToken.None); }, ct);
+            var b = Task.Run(async () => { go.Wait(); await second.ProcessBatchAsync([beat], CancellationToken.None); }, ct);
+            go.Set();
+            await Task.WhenAll(a, b);
+        }
+
+        counters.Sum(c => c.Snapshot().FailedBatches).ShouldBe(0);
+        await using var check = db.Context();
+        foreach (var lb in lbs)
+        {
+            var stats = await check.ListenerStatistics.AsNoTracking().SingleAsync(s => s.ListenerId == lb.Listeners[0], ct);
+            (stats.BytesIn, stats.TotalConnections).ShouldBe((20L, 2L));
+            (await check.AmphoraHealth.CountAsync(h => h.AmphoraId == lb.AmphoraId, ct)).ShouldBe(1);
+        }
+    }
 }
