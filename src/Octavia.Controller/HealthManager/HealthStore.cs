@@ -218,7 +218,11 @@ internal sealed class HealthStore : IAsyncDisposable
             {
                 var p = command.CreateParameter();
                 p.ParameterName = name;
-                p.DbType = type;
+                // Timestamps are left to the provider: Npgsql picks timestamptz only from a UTC value it infers itself.
+                if (type != DbType.DateTime)
+                {
+                    p.DbType = type;
+                }
                 command.Parameters.Add(p);
             }
             _commands[key] = command;

@@ -188,7 +188,21 @@ internal sealed partial class HealthUpdater : IAsyncDisposable
 
             if (!writes.IsEmpty)
             {
-                await _store.WriteAsync(writes, now.UtcDateTime, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await _store.WriteAsync(writes, now.UtcDateTime, cancellationToken).ConfigureAwait(false);
+                }
+                catch (System.Data.Common.DbException ex)
+                {
+                    // Another health manager may have inserted the same new amphora_health or statistics row
+                    // (amphorae round-robin over controllers). The transaction rolled back, so replaying the
+                    // whole batch once on a fresh connection is exact, deltas included.
+                    LogRetry(_logger, ex.Message);
+                    await _store.DisposeAsync().ConfigureAwait(false);
+                    _store = null;
+                    _store = await HealthStore.OpenAsync(_database, cancellationToken).ConfigureAwait(false);
+                    await _store.WriteAsync(writes, now.UtcDateTime, cancellationToken).ConfigureAwait(false);
+                }
             }
             _counters.Written(writes.HealthyAmphorae.Count, writes.StatusChanges.Count, writes.Stats.Count);
         }
@@ -433,6 +447,9 @@ internal sealed partial class HealthUpdater : IAsyncDisposable
 
     [LoggerMessage(EventId = 4113, Level = LogLevel.Error, Message = "Health update of {Count} heartbeats failed; the batch was skipped")]
     private static partial void LogBatchFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(EventId = 4117, Level = LogLevel.Debug, Message = "Health batch write failed ({Error}); retrying once")]
+    private static partial void LogRetry(ILogger logger, string error);
 
     [LoggerMessage(EventId = 4114, Level = LogLevel.Information, Message = "Amphora {AmphoraId} sends heartbeats but has no live load balancer; deleting compute instance {ComputeId}")]
     private static partial void LogZombieDelete(ILogger logger, string amphoraId, string computeId);

@@ -15,6 +15,9 @@ namespace Octavia.Controller.HealthManager;
 /// </summary>
 internal sealed partial class HeartbeatReceiver
 {
+    private const int SolSocket = 1;
+    private const int SoRcvBufForce = 33;
+
     private readonly byte[] _key;
     private readonly HeartbeatCounters _counters;
     private readonly ChannelWriter<HeartbeatMessage> _queue;
@@ -47,6 +50,17 @@ internal sealed partial class HeartbeatReceiver
             if (receiveBuffer > 0)
             {
                 socket.ReceiveBufferSize = receiveBuffer;
+                // SO_RCVBUF is capped by net.core.rmem_max; root may go past it with SO_RCVBUFFORCE (Linux).
+                if (OperatingSystem.IsLinux() && socket.ReceiveBufferSize < receiveBuffer)
+                {
+                    try
+                    {
+                        socket.SetRawSocketOption(SolSocket, SoRcvBufForce, BitConverter.GetBytes(receiveBuffer));
+                    }
+                    catch (SocketException)
+                    {
+                    }
+                }
             }
             socket.Bind(new IPEndPoint(address, port));
             return socket;
@@ -82,7 +96,16 @@ internal sealed partial class HeartbeatReceiver
                 LogSocketError(_logger, ex.SocketErrorCode);
                 continue;
             }
-            Accept(buffer.AsSpan(0, length));
+            try
+            {
+                Accept(buffer.AsSpan(0, length));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Accept does not throw on any input we know of; if one is found, drop that packet, not the receiver.
+                _counters.BadMessage();
+                LogUnexpected(_logger, ex);
+            }
         }
     }
 
@@ -133,6 +156,9 @@ internal sealed partial class HeartbeatReceiver
 
     [LoggerMessage(EventId = 4101, Level = LogLevel.Debug, Message = "Dropped a heartbeat packet: {Reason} ({Suppressed} more dropped for this reason since the last message)")]
     private static partial void LogDropped(ILogger logger, string reason, long suppressed);
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Warning, Message = "Unexpected error decoding a heartbeat packet; dropped")]
+    private static partial void LogUnexpected(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 4102, Level = LogLevel.Debug, Message = "Heartbeat socket reported {Error}")]
     private static partial void LogSocketError(ILogger logger, SocketError error);

@@ -141,6 +141,7 @@ public sealed class HealthManagerOptions
     [OsloOption("failover_threshold")] public int? FailoverThreshold { get; set; }
     [OsloOption("controller_ip_port_list")] public List<string> ControllerIpPortList { get; set; } = [];
     [OsloOption("heartbeat_interval")] public int HeartbeatInterval { get; set; }
+    [OsloOption("sock_rlimit")] public int SockRlimit { get; set; }
 }
 
 /// <summary>[controller_worker]</summary>

@@ -27,6 +27,22 @@ internal static class HealthManagerCommand
             {
                 return 1;
             }
+            HealthManagerOptions options;
+            OctaviaDatabase database;
+            try
+            {
+                options = OptionBinder.Bind<HealthManagerOptions>(config);
+                if (string.IsNullOrEmpty(options.HeartbeatKey))
+                {
+                    throw new ConfigException("[health_manager] heartbeat_key must be set: amphora heartbeats are signed with it");
+                }
+                database = new OctaviaDatabase(DatabaseUrl.Parse(OptionBinder.Bind<DatabaseOptions>(config).Connection));
+            }
+            catch (ConfigException ex)
+            {
+                Console.Error.WriteLine($"octavia: health-manager: configuration error: {ex.Message}");
+                return 1;
+            }
             using var loggerFactory = ServiceHost.CreateLoggerFactory(config);
             var bus = ServiceHost.CreateBus(config, loggerFactory, busFactory, "health-manager");
             if (bus is null)
@@ -35,10 +51,7 @@ internal static class HealthManagerCommand
             }
             try
             {
-                var options = OptionBinder.Bind<HealthManagerOptions>(config);
-                var database = new OctaviaDatabase(DatabaseUrl.Parse(OptionBinder.Bind<DatabaseOptions>(config).Connection));
-                await using var service = new HealthManagerService(database, bus, options, TimeProvider.System, loggerFactory,
-                    socketReceiveBuffer: int.TryParse(config.Get("health_manager", "sock_rlimit"), out var rlimit) ? rlimit : 0);
+                await using var service = new HealthManagerService(database, bus, options, TimeProvider.System, loggerFactory, socketReceiveBuffer: options.SockRlimit);
                 using var stop = ServiceHost.StopOnSignals(cancellationToken);
                 await service.RunAsync(stop.Token).ConfigureAwait(false);
                 return 0;

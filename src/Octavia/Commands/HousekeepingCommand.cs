@@ -24,6 +24,18 @@ internal static class HousekeepingCommand
             {
                 return 1;
             }
+            HouseKeepingOptions options;
+            OctaviaDatabase database;
+            try
+            {
+                options = OptionBinder.Bind<HouseKeepingOptions>(config);
+                database = new OctaviaDatabase(DatabaseUrl.Parse(OptionBinder.Bind<DatabaseOptions>(config).Connection));
+            }
+            catch (ConfigException ex)
+            {
+                Console.Error.WriteLine($"octavia: housekeeping: configuration error: {ex.Message}");
+                return 1;
+            }
             using var loggerFactory = ServiceHost.CreateLoggerFactory(config);
             var bus = ServiceHost.CreateBus(config, loggerFactory, busFactory, "housekeeping");
             if (bus is null)
@@ -32,8 +44,6 @@ internal static class HousekeepingCommand
             }
             try
             {
-                var options = OptionBinder.Bind<HouseKeepingOptions>(config);
-                var database = new OctaviaDatabase(DatabaseUrl.Parse(OptionBinder.Bind<DatabaseOptions>(config).Connection));
                 var housekeeper = new Housekeeper(database, bus, options, TimeProvider.System, loggerFactory.CreateLogger("Octavia.Housekeeping"));
                 using var stop = ServiceHost.StopOnSignals(cancellationToken);
                 await housekeeper.RunAsync(stop.Token).ConfigureAwait(false);

@@ -22,22 +22,78 @@ internal sealed class HealthTestDatabase : IAsyncDisposable
 
     public OctaviaDatabase Database { get; }
 
-    public static async Task<HealthTestDatabase> CreateAsync()
+    public static async Task<HealthTestDatabase> CreateAsync(string engine = "sqlite")
     {
-        var directory = Path.Combine(Path.GetTempPath(), "ohm-" + Guid.NewGuid().ToString("N")[..12]);
+        var name = "ohm_" + Guid.NewGuid().ToString("N")[..12];
+        var directory = Path.Combine(Path.GetTempPath(), name);
         Directory.CreateDirectory(directory);
-        var database = new OctaviaDatabase(DatabaseUrl.Parse($"sqlite:///{directory}/octavia.db"));
+        var url = engine switch
+        {
+            "sqlite" => $"sqlite:///{directory}/octavia.db",
+            "postgres" => ServerUrl("OCTAVIA_TEST_POSTGRES", name),
+            "mysql" => ServerUrl("OCTAVIA_TEST_MYSQL", name),
+            _ => throw new ArgumentOutOfRangeException(nameof(engine)),
+        };
+        var parsed = DatabaseUrl.Parse(url);
+        if (parsed.Engine == DatabaseEngine.PostgreSql)
+        {
+            // main's URL parser builds a string Npgsql's admin connection cannot read; the data helper replaces it.
+            var uri = new Uri(url);
+            var user = uri.UserInfo.Split(':');
+            parsed = parsed with
+            {
+                ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder { Host = uri.Host, Port = uri.Port, Username = user[0], Password = user[1], Database = name }.ConnectionString,
+            };
+        }
+        else if (parsed.Engine == DatabaseEngine.MySql)
+        {
+            var uri = new Uri(url.Replace("+pymysql", "", StringComparison.Ordinal));
+            var user = uri.UserInfo.Split(':');
+            parsed = parsed with
+            {
+                ConnectionString = new MySql.Data.MySqlClient.MySqlConnectionStringBuilder { Server = uri.Host, Port = (uint)uri.Port, UserID = user[0], Password = user[1], Database = name }.ConnectionString,
+            };
+        }
+        var database = new OctaviaDatabase(parsed);
         await using (var db = database.CreateContext())
         {
             await db.Database.EnsureCreatedAsync(TestContext.Current.CancellationToken);
         }
-        return new HealthTestDatabase(directory, database);
+        return new HealthTestDatabase(directory, database) { _server = engine != "sqlite" };
     }
+
+    /// <summary>The engines a database test runs on: SQLite always, the servers when CI started them.</summary>
+    public static TheoryData<string> Engines() => new("sqlite", "postgres", "mysql");
+
+    /// <summary>Skips the test when <paramref name="engine"/>'s server is not available here.</summary>
+    public static void SkipUnlessAvailable(string engine)
+    {
+        var variable = engine switch { "postgres" => "OCTAVIA_TEST_POSTGRES", "mysql" => "OCTAVIA_TEST_MYSQL", _ => null };
+        if (variable is not null && string.IsNullOrEmpty(Environment.GetEnvironmentVariable(variable)))
+        {
+            Assert.Skip($"{variable} is not set");
+        }
+    }
+
+    // A database of our own on the shared server, so parallel tests never see each other's rows.
+    private static string ServerUrl(string variable, string database)
+    {
+        var admin = Environment.GetEnvironmentVariable(variable) ?? throw new InvalidOperationException(variable + " is not set");
+        var slash = admin.LastIndexOf('/');
+        return admin[..(slash + 1)] + database;
+    }
+
+    private bool _server;
 
     public Octavia.Data.OctaviaDbContext Context() => Database.CreateContext();
 
     public async ValueTask DisposeAsync()
     {
+        if (_server)
+        {
+            await using var db = Database.CreateContext();
+            await db.Database.EnsureDeletedAsync();
+        }
         SqliteConnection.ClearAllPools();
         await Task.Yield();
         try
@@ -126,7 +182,7 @@ internal static class Seed
         {
             Id = result.AmphoraId,
             LoadBalancerId = lb.Id,
-            ComputeId = "compute-" + result.AmphoraId,
+            ComputeId = NewId(),
             Status = amphoraStatus,
             Role = AmphoraRoles.Standalone,
         });
