@@ -215,6 +215,21 @@ public sealed class KeystoneAuthMiddlewareTests(KeystoneFixture keystone) : ICla
         (await host.GetAsync(Lbs, ("X-Auth-Token", token))).Status.ShouldBe(401);
     }
 
+    [Fact]
+    public async Task ServiceToken_NearItsExpiry_IsRenewed()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var (host, calls) = await StartAsync(keystone.Config(), time);
+        await using var _ = host;
+        (await host.GetAsync(Lbs, ("X-Auth-Token", await DemoTokenAsync()))).Status.ShouldBe(200);
+        calls.ServiceLogins.ShouldBe(1);
+        // Inside the 30 s stale window of the one-hour service token, while fresh user tokens still have time left.
+        time.Advance(TimeSpan.FromHours(1) - TimeSpan.FromSeconds(20));
+        (await host.GetAsync(Lbs, ("X-Auth-Token", await DemoTokenAsync()))).Status.ShouldBe(200);
+        calls.ServiceLogins.ShouldBe(2);
+        calls.Validations.ShouldBe(2);
+    }
+
     [Theory]
     [InlineData("/")]
     [InlineData("/healthcheck")]

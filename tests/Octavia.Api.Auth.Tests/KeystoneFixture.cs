@@ -33,7 +33,7 @@ public sealed class KeystoneFixture : IAsyncLifetime
         const string manage = "/usr/bin/keystone-manage";
         if (!File.Exists(manage) && !TestEnvironment.IsRoot)
         {
-            SkipReason = "Keystone is not installed and installing python3-keystone needs root";
+            SkipReason = "Keystone (python3-keystone) is not installed, and installing it needs root: run .ci/services.sh or tools/keystone/setup.sh as root";
             return;
         }
         var port = TestEnvironment.FreeTcpPort();
