@@ -266,6 +266,36 @@ public sealed class KeystoneAuthMiddlewareTests(KeystoneFixture keystone) : ICla
     }
 
     [Fact]
+    public async Task StockCli_AuthenticatesThroughKeystoneCatalog()
+    {
+        Assert.SkipWhen(keystone.SkipReason is not null, keystone.SkipReason ?? "");
+        Assert.SkipUnless(File.Exists("/usr/bin/openstack"), "the openstack CLI (python3-openstackclient) is not installed");
+        await using var host = await AuthTestHost.StartAsync(keystone.Config(), port: keystone.OctaviaPort);
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/openstack")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            ArgumentList = { "loadbalancer", "list", "-f", "json", "-c", "name", "-c", "project_id" },
+        };
+        foreach (var line in File.ReadAllLines(Path.Combine(keystone.StateDir, "demo-openrc")))
+        {
+            var kv = line["export ".Length..].Split('=', 2);
+            psi.Environment[kv[0]] = kv[1];
+        }
+        psi.Environment["OS_PASSWORD"] = KeystoneFixture.UserPassword;
+        using var cli = System.Diagnostics.Process.Start(psi)!;
+        var cancel = TestContext.Current.CancellationToken;
+        var stdout = cli.StandardOutput.ReadToEndAsync(cancel);
+        var stderr = cli.StandardError.ReadToEndAsync(cancel);
+        await cli.WaitForExitAsync(cancel);
+        cli.ExitCode.ShouldBe(0, await stderr);
+        var list = System.Text.Json.Nodes.JsonNode.Parse(await stdout)!.AsArray();
+        list.Count.ShouldBe(1);
+        list[0]!["name"]!.GetValue<string>().ShouldBe("lb-of-demo");
+        list[0]!["project_id"]!.GetValue<string>().ShouldBe(keystone.DemoProjectId);
+    }
+
+    [Fact]
     public async Task WrongServicePassword_503()
     {
         var (host, calls) = await StartAsync(keystone.Config(servicePassword: "wrong"));

@@ -26,6 +26,11 @@ public sealed class KeystoneFixture : IAsyncLifetime
     public string DemoProjectId { get; private set; } = "";
     public TimeSpan StartTime { get; private set; }
 
+    /// <summary>The port the catalog's load-balancer endpoint names (for the stock CLI test).</summary>
+    public int OctaviaPort { get; } = TestEnvironment.FreeTcpPort();
+
+    public string StateDir => _stateDir;
+
     private static string Script(string name) => Path.Combine(TestEnvironment.RepoRoot, "tools", "keystone", name);
 
     public async ValueTask InitializeAsync()
@@ -40,7 +45,7 @@ public sealed class KeystoneFixture : IAsyncLifetime
         var started = System.Diagnostics.Stopwatch.StartNew();
         var (code, output) = await Task.Run(() => TestEnvironment.Run(Script("setup.sh"),
             "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--state-dir", _stateDir,
-            "--admin-password", AdminPassword, "--service-password", ServicePassword, "--demo-password", UserPassword));
+            "--octavia-url", $"http://127.0.0.1:{OctaviaPort}/", "--admin-password", AdminPassword, "--service-password", ServicePassword, "--demo-password", UserPassword));
         StartTime = started.Elapsed;
         if (code != 0)
         {
