@@ -28,11 +28,11 @@ internal sealed class AuthTestHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    public static async Task<AuthTestHost> StartAsync(string configText, Action<IServiceCollection>? configure = null)
+    public static async Task<AuthTestHost> StartAsync(string configText, Action<IServiceCollection>? configure = null, int port = 0)
     {
         var config = OctaviaConfig.FromText(configText);
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.ClearProviders();
         builder.Services.AddOctaviaAuth(config);
         configure?.Invoke(builder.Services);
@@ -40,6 +40,21 @@ internal sealed class AuthTestHost : IAsyncDisposable
         app.UseOctaviaAuth();
         app.MapGet("/rbac/{policy}", (HttpContext http, string policy, string? target, IPolicyEnforcer enforcer) =>
             Results.Json(new JsonObject { ["allowed"] = enforcer.Authorize(policy, RequestContext.Of(http), target) }));
+        // Enough of a load balancer list for the stock CLI: one entry owned by the caller's project.
+        // octaviaclient appends /v2.0 to the catalog endpoint.
+        app.MapGet("/v2.0/lbaas/loadbalancers", (HttpContext http) => Results.Json(new JsonObject
+        {
+            ["loadbalancers"] = new JsonArray(new JsonObject
+            {
+                ["id"] = "5b1c2e57-9a4c-4a4e-8f5e-2d7c0a1b9e10",
+                ["name"] = "lb-of-" + RequestContext.Of(http).UserName,
+                ["project_id"] = RequestContext.Of(http).ProjectId,
+                ["vip_address"] = "198.18.0.10",
+                ["provisioning_status"] = "ACTIVE",
+                ["operating_status"] = "ONLINE",
+                ["provider"] = "amphora",
+            }),
+        }));
         app.MapFallback((HttpContext http) =>
         {
             var ctx = RequestContext.Of(http);

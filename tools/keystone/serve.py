@@ -1,24 +1,15 @@
 #!/usr/bin/python3
 # Licensed under the Apache License, Version 2.0.
-"""Serves Keystone's public WSGI application on one loopback port, one thread per request.
+"""Serves Keystone's public WSGI application on one loopback port.
 
-keystone-wsgi-public's own test server is single-threaded; a threaded wsgiref server is the lightest
-way to run Keystone here (no uwsgi, no apache) and still answer concurrent token validations.
+keystone-wsgi-public's own test server is wsgiref: HTTP/1.0, one request at a time, and it resets
+connections whose request it did not drain, which .NET's HttpClient sees as "response ended
+prematurely". Werkzeug's server (Flask's, already a Keystone dependency) speaks HTTP/1.1 with a thread
+per request: still no uwsgi or apache to install.
 """
 import argparse
-import socketserver
+import logging
 import sys
-import wsgiref.simple_server as wss
-
-
-class _Server(wss.WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _QuietHandler(wss.WSGIRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's signature
-        pass
 
 
 def main():
@@ -29,8 +20,10 @@ def main():
     sys.argv[1:] = []  # keystone parses the command line as oslo.config options
     # Imported late so that OS_KEYSTONE_CONFIG_FILES is read from the environment we were given.
     from keystone.server.wsgi import initialize_public_application
+    from werkzeug.serving import make_server
     app = initialize_public_application()
-    server = wss.make_server(args.host, args.port, app, server_class=_Server, handler_class=_QuietHandler)
+    logging.getLogger('werkzeug').setLevel(logging.WARNING)
+    server = make_server(args.host, args.port, app, threaded=True)
     print('keystone listening on http://%s:%d/' % (args.host, args.port), flush=True)
     server.serve_forever()
 

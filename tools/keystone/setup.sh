@@ -37,6 +37,7 @@ py=/usr/bin/python3 # Debian's interpreter: the keystone modules live in its dis
 started=$(date +%s.%N)
 
 if ! [ -x /usr/bin/keystone-manage ]; then
+  [ "$(id -u)" = 0 ] || { echo "keystone: python3-keystone is not installed and installing it needs root" >&2; exit 3; }
   echo "keystone: installing python3-keystone" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -qq --no-install-recommends python3-keystone >&2 \
@@ -83,7 +84,8 @@ manage() { # config-file, args...
 # db_sync runs ~100 migrations (20-30 s here), so a bootstrapped database is made once per admin
 # password into a seed directory and copied into each new state directory; provision.py then points
 # the identity endpoints at this instance's port.
-seed_root=${OCTAVIA_KEYSTONE_SEED_DIR:-/var/cache/octavia-keystone}
+if [ "$(id -u)" = 0 ]; then default_seed_root=/var/cache/octavia-keystone; else default_seed_root=${XDG_CACHE_HOME:-$HOME/.cache}/octavia-keystone; fi
+seed_root=${OCTAVIA_KEYSTONE_SEED_DIR:-$default_seed_root}
 seed=$seed_root/seed-$(printf '%s' "$admin_password" | sha256sum | cut -c1-12)
 if ! [ -f "$state_dir/bootstrapped" ]; then
   mkdir -p "$seed_root"
@@ -96,8 +98,8 @@ if ! [ -f "$state_dir/bootstrapped" ]; then
       # oslo.db opens an explicit transaction even for reads on SQLite; in the default rollback-journal
       # mode such a reader blocks Keystone's own writers ("database is locked"). WAL lets them coexist.
       "$py" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")' "$seed.tmp/keystone.db"
-      manage "$seed.tmp/keystone.conf" fernet_setup --keystone-user root --keystone-group root
-      manage "$seed.tmp/keystone.conf" credential_setup --keystone-user root --keystone-group root
+      manage "$seed.tmp/keystone.conf" fernet_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)"
+      manage "$seed.tmp/keystone.conf" credential_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)"
       manage "$seed.tmp/keystone.conf" bootstrap --bootstrap-password "$admin_password" \
         --bootstrap-username admin --bootstrap-project-name admin --bootstrap-role-name admin \
         --bootstrap-service-name keystone --bootstrap-region-id RegionOne \
@@ -106,7 +108,7 @@ if ! [ -f "$state_dir/bootstrapped" ]; then
       rm -rf "$seed" && mv "$seed.tmp" "$seed"
     fi
   ) 9>"$seed_root/.lock"
-  cp -a "$seed/keystone.db" "$seed/fernet-keys" "$seed/credential-keys" "$state_dir/"
+  cp -a "$seed"/keystone.db* "$seed/fernet-keys" "$seed/credential-keys" "$state_dir/"
   touch "$state_dir/bootstrapped"
 fi
 

@@ -265,7 +265,9 @@ public sealed partial class KeystoneTokenValidator : IDisposable
                     },
                 },
             };
-            using var response = await Client().PostAsJsonAsync(new Uri(_settings.IdentityUri, "v3/auth/tokens"), body).ConfigureAwait(false);
+            // A sized body, not JsonContent's chunked stream: not every WSGI server in front of Keystone reads chunked requests.
+            using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+            using var response = await Client().PostAsync(new Uri(_settings.IdentityUri, "v3/auth/tokens"), content).ConfigureAwait(false);
             if (response.StatusCode != HttpStatusCode.Created
                 || !response.Headers.TryGetValues("X-Subject-Token", out var values)
                 || values.FirstOrDefault() is not { Length: > 0 } token)
