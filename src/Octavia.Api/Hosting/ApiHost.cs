@@ -91,7 +91,7 @@ public static class ApiHost
 
     private static DatabaseUrl Tune(DatabaseUrl url) =>
         url.Engine == DatabaseEngine.Sqlite && !url.ConnectionString.Contains("Default Timeout", StringComparison.OrdinalIgnoreCase)
-            ? url with { ConnectionString = url.ConnectionString + ";Default Timeout=30;Cache=Shared" }
+            ? url with { ConnectionString = url.ConnectionString + ";Default Timeout=30" }
             : url;
 
     private static string FormatHost(string host) =>
@@ -119,6 +119,7 @@ public static class ApiHost
             return next(http);
         });
         app.UseFaults();
+        app.UseRouting();
         app.Use(next => InterimAuth.Middleware(next, settings));
 
         app.MapGet("/", (HttpContext http) =>

@@ -52,6 +52,10 @@ public sealed partial class NoopProviderDriver(Store store, ILogger<NoopProvider
         {
             await store.WriteAsync(loadBalancerId, db => Settle(db, loadBalancerId, store.Now), CancellationToken.None).ConfigureAwait(false);
         }
+        catch (ObjectDisposedException)
+        {
+            // The host is shutting down; whatever is pending stays for the next start to see.
+        }
         catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
         {
             LogCompletionFailed(logger, loadBalancerId, ex);

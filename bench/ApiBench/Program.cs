@@ -1,0 +1,175 @@
+// Licensed under the Apache License, Version 2.0.
+// ApiBench: create->ACTIVE latency (noop provider) and list throughput of `octavia api` on SQLite.
+// Usage: dotnet run --project bench/ApiBench -c Release [-- path/to/octavia]
+
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Octavia.Data;
+
+var exe = args.Length > 0 ? args[0] : FindOctavia();
+var dir = Directory.CreateTempSubdirectory("oapi-bench-").FullName;
+var port = FreePort();
+var endpoint = $"http://127.0.0.1:{port}";
+var conf = Path.Combine(dir, "octavia.conf");
+File.WriteAllText(conf, $"""
+    [api_settings]
+    bind_host = 127.0.0.1
+    bind_port = {port}
+    auth_strategy = noauth
+    enabled_provider_drivers = noop_driver:The noop driver.
+    default_provider_driver = noop_driver
+    noauth_default_project_id = bench
+    [database]
+    connection = sqlite:///{dir}/octavia.db
+    [controller_worker]
+    network_driver = network_noop_driver
+    """);
+await using (var db = new OctaviaDatabase(DatabaseUrl.Parse($"sqlite:///{dir}/octavia.db")).CreateContext())
+{
+    await db.Database.EnsureCreatedAsync();
+    // Upstream's tags table has no foreign keys (EnsureCreated would add one per tagged table).
+    await db.Database.ExecuteSqlRawAsync("DROP TABLE tags");
+    await db.Database.ExecuteSqlRawAsync("CREATE TABLE tags (resource_id TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (resource_id, tag))");
+}
+
+var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
+psi.ArgumentList.Add("api");
+psi.ArgumentList.Add("--config-file");
+psi.ArgumentList.Add(conf);
+using var server = Process.Start(psi)!;
+server.BeginOutputReadLine();
+server.BeginErrorReadLine();
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri(endpoint) };
+try
+{
+    for (var i = 0; ; i++)
+    {
+        try
+        {
+            (await http.GetAsync("/")).EnsureSuccessStatusCode();
+            break;
+        }
+        catch (HttpRequestException) when (i < 300)
+        {
+            await Task.Delay(100);
+        }
+    }
+
+    // Warm up.
+    for (var i = 0; i < 5; i++)
+    {
+        await CreateToActive();
+    }
+    var sequential = new List<double>();
+    for (var i = 0; i < 40; i++)
+    {
+        sequential.Add(await CreateToActive());
+    }
+    var concurrent = new List<double>();
+    await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            var ms = await CreateToActive();
+            lock (concurrent)
+            {
+                concurrent.Add(ms);
+            }
+        }
+    }));
+    var count = JsonNode.Parse(await http.GetStringAsync("/v2/lbaas/loadbalancers"))!["loadbalancers"]!.AsArray().Count;
+    for (; count < 100; count++)
+    {
+        await CreateToActive();
+    }
+    var total = 0L;
+    var sw = Stopwatch.StartNew();
+    var duration = TimeSpan.FromSeconds(10);
+    await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+    {
+        while (sw.Elapsed < duration)
+        {
+            using var resp = await http.GetAsync("/v2/lbaas/loadbalancers");
+            resp.EnsureSuccessStatusCode();
+            await resp.Content.ReadAsByteArrayAsync();
+            Interlocked.Increment(ref total);
+        }
+    }));
+    var rps = total / sw.Elapsed.TotalSeconds;
+    var rss = File.ReadLines($"/proc/{server.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"create->ACTIVE sequential (n={sequential.Count}): p50 {P(sequential, 50):F1} ms, p95 {P(sequential, 95):F1} ms"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"create->ACTIVE 8 concurrent clients (n={concurrent.Count}): p50 {P(concurrent, 50):F1} ms, p95 {P(concurrent, 95):F1} ms"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GET /v2/lbaas/loadbalancers with {count} LBs, concurrency 16: {rps:F0} req/s"));
+    Console.WriteLine($"server {rss.Replace("\t", " ", StringComparison.Ordinal)}");
+}
+finally
+{
+    server.Kill(entireProcessTree: true);
+    server.WaitForExit();
+    Directory.Delete(dir, recursive: true);
+}
+
+async Task<double> CreateToActive()
+{
+    var sw = Stopwatch.StartNew();
+    var body = """
+        {"loadbalancer": {"name": "bench", "vip_subnet_id": "3a1c2b47-8c3b-4f0b-9a07-0d7e4b2b8f11",
+          "listeners": [{"protocol": "HTTP", "protocol_port": 80,
+            "default_pool": {"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
+              "members": [{"address": "192.0.2.1", "protocol_port": 80}, {"address": "192.0.2.2", "protocol_port": 80}, {"address": "192.0.2.3", "protocol_port": 80}],
+              "healthmonitor": {"type": "HTTP", "delay": 5, "timeout": 3, "max_retries": 3}}}]}}
+        """;
+    using var resp = await http.PostAsync("/v2/lbaas/loadbalancers", new StringContent(body, Encoding.UTF8, "application/json"));
+    var created = JsonNode.Parse(await resp.Content.ReadAsStringAsync())!;
+    if (resp.StatusCode != HttpStatusCode.Created)
+    {
+        throw new InvalidOperationException(created.ToJsonString());
+    }
+    var id = (string)created["loadbalancer"]!["id"]!;
+    while (true)
+    {
+        var shown = JsonNode.Parse(await http.GetStringAsync($"/v2/lbaas/loadbalancers/{id}?fields=provisioning_status"))!;
+        if ((string?)shown["loadbalancer"]!["provisioning_status"] == "ACTIVE")
+        {
+            return sw.Elapsed.TotalMilliseconds;
+        }
+        await Task.Delay(1);
+    }
+}
+
+static double P(List<double> values, int percentile)
+{
+    var sorted = values.Order().ToList();
+    return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1)];
+}
+
+static int FreePort()
+{
+    using var l = new TcpListener(IPAddress.Loopback, 0);
+    l.Start();
+    return ((IPEndPoint)l.LocalEndpoint).Port;
+}
+
+static string FindOctavia()
+{
+    var dir = new DirectoryInfo(AppContext.BaseDirectory);
+    while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Octavia.slnx")))
+    {
+        dir = dir.Parent;
+    }
+    foreach (var config in new[] { "release", "debug" })
+    {
+        var path = Path.Combine(dir!.FullName, "artifacts", "bin", "Octavia", config, "octavia");
+        if (File.Exists(path))
+        {
+            return path;
+        }
+    }
+    throw new InvalidOperationException("octavia is not built: run 'dotnet build src/Octavia -c Release' first");
+}
