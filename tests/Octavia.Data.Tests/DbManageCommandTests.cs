@@ -32,7 +32,7 @@ public abstract class DbManageEngineTests(string engine) : IDisposable
         // Upstream's order: octavia-db-manage --config-file X upgrade head.
         var upgrade = Octavia("db-manage", "--config-file", conf, "upgrade", "head");
         upgrade.ExitCode.ShouldBe(0, upgrade.Output);
-        upgrade.Output.ShouldContain("Running upgrade  -> 20261125000000_Initial");
+        upgrade.Output.ShouldContain("Running upgrade  -> 20261125000000_Initial\nRunning upgrade 20261125000000_Initial -> 20261125180000_FlowJob");
 
         var again = Octavia("db-manage", "upgrade", "head", "--config-file", conf);
         again.ExitCode.ShouldBe(0, again.Output);
@@ -40,11 +40,12 @@ public abstract class DbManageEngineTests(string engine) : IDisposable
 
         var current = Octavia("db-manage", "--config-file", conf, "current");
         current.ExitCode.ShouldBe(0, current.Output);
-        current.Output.Trim().ShouldBe("20261125000000_Initial (head)");
+        current.Output.Trim().ShouldBe("20261125180000_FlowJob (head)");
 
         var history = Octavia("db-manage", "history", "--config-file", conf);
         history.ExitCode.ShouldBe(0, history.Output);
-        history.Output.ShouldContain("<base> -> 20261125000000_Initial (head) (current), Initial");
+        history.Output.ReplaceLineEndings("\n").ShouldBe(
+            "20261125000000_Initial -> 20261125180000_FlowJob (head) (current), FlowJob\n<base> -> 20261125000000_Initial, Initial\n");
     }
 
     [Fact]
