@@ -361,6 +361,9 @@ public class OctaviaDbContext(DbContextOptions options) : DbContext(options)
             e.Property(x => x.AvailabilityZoneProfileId).HasColumnName("availability_zone_profile_id").HasMaxLength(36);
             e.HasOne<AvailabilityZoneProfile>().WithMany().HasForeignKey(x => x.AvailabilityZoneProfileId).OnDelete(DeleteBehavior.Restrict);
         });
+
+        // The worker's flow_job table (FlowJobs.cs), so db-manage creates it with everything else.
+        modelBuilder.MapFlowJobs();
     }
 
     private static void MapLbaasObject<T>(EntityTypeBuilder<T> e, string table) where T : LbaasObject

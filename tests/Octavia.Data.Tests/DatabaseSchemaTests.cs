@@ -69,14 +69,18 @@ public sealed class DatabaseSchemaTests
     }
 
     [Fact]
-    public async Task Upgrade_TargetByName_AppliesUpToThatRevision()
+    public async Task Upgrade_TargetByName_StopsThereAndHeadAppliesTheRest()
     {
         await using var test = await TestDatabase.CreateAsync(TestDatabase.Sqlite);
         using var db = test.Open();
 
-        var applied = await DatabaseSchema.UpgradeAsync(db, "Initial", Ct);
+        (await DatabaseSchema.UpgradeAsync(db, "Initial", Ct)).ShouldBe(["20261125000000_Initial"]);
+        (await DatabaseSchema.CurrentAsync(db, Ct)).ShouldBe("20261125000000_Initial");
+        (await DatabaseSchema.HistoryAsync(db, Ct)).Select(r => (r.Name, r.Applied)).ShouldBe([("Initial", true), ("FlowJob", false)]);
 
-        applied.ShouldHaveSingleItem().ShouldEndWith("_Initial");
+        (await DatabaseSchema.UpgradeAsync(db, cancellationToken: Ct)).ShouldBe(["20261125180000_FlowJob"]);
+        var ex = await Should.ThrowAsync<SchemaException>(() => DatabaseSchema.UpgradeAsync(db, "Initial", Ct));
+        ex.Message.ShouldContain("downgrades are not supported");
     }
 
     [Fact]

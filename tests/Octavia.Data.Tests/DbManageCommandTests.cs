@@ -5,16 +5,22 @@ using Octavia.Tests.Shared;
 
 namespace Octavia.Data.Tests;
 
-/// <summary>The real <c>octavia db-manage</c> process against each engine.</summary>
-public sealed class DbManageCommandTests : IDisposable
+/// <summary>
+/// The real <c>octavia db-manage</c> process against one engine; one class per engine so xunit runs the
+/// engines in parallel (each run starts several processes).
+/// </summary>
+public abstract class DbManageEngineTests(string engine) : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("odb-cli-");
 
-    public void Dispose() => _dir.Delete(recursive: true);
+    public void Dispose()
+    {
+        _dir.Delete(recursive: true);
+        GC.SuppressFinalize(this);
+    }
 
-    [Theory]
-    [MemberData(nameof(TestDatabase.Engines), MemberType = typeof(TestDatabase))]
-    public async Task UpgradeCurrentHistory_BothArgumentOrders_ManageTheSchema(string engine)
+    [Fact]
+    public async Task UpgradeCurrentHistory_BothArgumentOrders_ManageTheSchema()
     {
         await using var test = await TestDatabase.CreateAsync(engine);
         var conf = test.WriteConfig(_dir.FullName);
@@ -26,7 +32,7 @@ public sealed class DbManageCommandTests : IDisposable
         // Upstream's order: octavia-db-manage --config-file X upgrade head.
         var upgrade = Octavia("db-manage", "--config-file", conf, "upgrade", "head");
         upgrade.ExitCode.ShouldBe(0, upgrade.Output);
-        upgrade.Output.ShouldContain("Running upgrade  -> 20261125000000_Initial");
+        upgrade.Output.ShouldContain("Running upgrade  -> 20261125000000_Initial\nRunning upgrade 20261125000000_Initial -> 20261125180000_FlowJob");
 
         var again = Octavia("db-manage", "upgrade", "head", "--config-file", conf);
         again.ExitCode.ShouldBe(0, again.Output);
@@ -34,16 +40,16 @@ public sealed class DbManageCommandTests : IDisposable
 
         var current = Octavia("db-manage", "--config-file", conf, "current");
         current.ExitCode.ShouldBe(0, current.Output);
-        current.Output.Trim().ShouldBe("20261125000000_Initial (head)");
+        current.Output.Trim().ShouldBe("20261125180000_FlowJob (head)");
 
         var history = Octavia("db-manage", "history", "--config-file", conf);
         history.ExitCode.ShouldBe(0, history.Output);
-        history.Output.ShouldContain("<base> -> 20261125000000_Initial (head) (current), Initial");
+        history.Output.ReplaceLineEndings("\n").ShouldBe(
+            "20261125000000_Initial -> 20261125180000_FlowJob (head) (current), FlowJob\n<base> -> 20261125000000_Initial, Initial\n");
     }
 
-    [Theory]
-    [MemberData(nameof(TestDatabase.Engines), MemberType = typeof(TestDatabase))]
-    public async Task Upgrade_TwoProcessesAtOnce_BothSucceedAndApplyOnce(string engine)
+    [Fact]
+    public async Task Upgrade_TwoProcessesAtOnce_BothSucceedAndApplyOnce()
     {
         await using var test = await TestDatabase.CreateAsync(engine);
         var conf = test.WriteConfig(_dir.FullName);
@@ -58,13 +64,35 @@ public sealed class DbManageCommandTests : IDisposable
         (await DatabaseSchema.HistoryAsync(db, TestContext.Current.CancellationToken)).ShouldAllBe(r => r.Applied);
     }
 
+    internal static (int ExitCode, string Output) Octavia(params string[] args)
+    {
+        var sw = Stopwatch.StartNew();
+        var result = TestEnvironment.Run(TestEnvironment.OctaviaExe, args);
+        sw.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60));
+        return result;
+    }
+}
+
+public sealed class DbManageSqliteTests() : DbManageEngineTests(TestDatabase.Sqlite);
+
+public sealed class DbManagePostgresTests() : DbManageEngineTests(TestDatabase.Postgres);
+
+public sealed class DbManageMySqlTests() : DbManageEngineTests(TestDatabase.MySql);
+
+/// <summary><c>octavia db-manage</c> errors, as a real process.</summary>
+public sealed class DbManageCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("odb-cli-");
+
+    public void Dispose() => _dir.Delete(recursive: true);
+
     [Fact]
     public void Upgrade_BadUrl_OneLineErrorNamingTheOption()
     {
         var conf = Path.Combine(_dir.FullName, "bad.conf");
         File.WriteAllText(conf, "[database]\nconnection = oracle://u:p@h/db\n");
 
-        var run = Octavia("db-manage", "--config-file", conf, "upgrade", "head");
+        var run = DbManageEngineTests.Octavia("db-manage", "--config-file", conf, "upgrade", "head");
 
         run.ExitCode.ShouldBe(1);
         run.Output.Trim().ShouldBe("octavia: [database] connection: unsupported database 'oracle' (use sqlite, mysql or postgresql)");
@@ -79,7 +107,7 @@ public sealed class DbManageCommandTests : IDisposable
         var conf = Path.Combine(_dir.FullName, "down.conf");
         File.WriteAllText(conf, $"[database]\nconnection = {scheme}://octavia:hunter2@127.0.0.1:{port}/octavia\n");
 
-        var run = Octavia("db-manage", "--config-file", conf, "upgrade", "head");
+        var run = DbManageEngineTests.Octavia("db-manage", "--config-file", conf, "upgrade", "head");
 
         run.ExitCode.ShouldBe(1);
         run.Output.ShouldStartWith($"octavia: cannot connect to the database ");
@@ -88,11 +116,4 @@ public sealed class DbManageCommandTests : IDisposable
         run.Output.Trim().Split('\n').Length.ShouldBe(1);
     }
 
-    private static (int ExitCode, string Output) Octavia(params string[] args)
-    {
-        var sw = Stopwatch.StartNew();
-        var result = TestEnvironment.Run(TestEnvironment.OctaviaExe, args);
-        sw.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(60));
-        return result;
-    }
 }

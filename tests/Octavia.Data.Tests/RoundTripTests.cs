@@ -28,6 +28,7 @@ public sealed class RoundTripTests
             context.Quotas.Add(new Quotas { ProjectId = "proj", LoadBalancer = 5, Listener = -1, InUseLoadBalancer = 1 });
             context.LoadBalancers.Add(BuildGraph());
             context.AmphoraHealth.Add(new AmphoraHealth { AmphoraId = "amp1", LastUpdate = s_created, Busy = true });
+            context.Set<FlowJob>().Add(new FlowJob { Id = "job1", FlowName = "create_load_balancer", Args = "{\"loadbalancer_id\": \"lb1\"}", State = FlowJobStates.Running, Owner = "worker-1", LeaseExpiresAt = s_created.AddSeconds(30), CreatedAt = s_created, UpdatedAt = s_created });
             context.ListenerStatistics.Add(new ListenerStatistics { ListenerId = "l1", AmphoraId = "amp1", BytesIn = 5_000_000_000, BytesOut = 7, ActiveConnections = 3, TotalConnections = 9, RequestErrors = 1 });
             await context.SaveChangesAsync(Ct);
         }
@@ -105,6 +106,8 @@ public sealed class RoundTripTests
             health.LastUpdate.ShouldBe(s_created);
             health.Busy.ShouldBeTrue();
             (await context.ListenerStatistics.SingleAsync(Ct)).BytesIn.ShouldBe(5_000_000_000);
+            var job = await context.Set<FlowJob>().SingleAsync(Ct);
+            (job.FlowName, job.State, job.LeaseExpiresAt).ShouldBe(("create_load_balancer", FlowJobStates.Running, (DateTime?)s_created.AddSeconds(30)));
         }
 
         // Updates and deletes go through too: change a member, then delete the load balancer.

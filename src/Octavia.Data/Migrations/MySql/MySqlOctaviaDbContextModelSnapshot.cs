@@ -1257,6 +1257,82 @@ namespace Octavia.Data.Migrations.MySql
                     b.ToTable("vrrp_group", (string)null);
                 });
 
+            modelBuilder.Entity("Octavia.Data.FlowJob", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("varchar(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Args")
+                        .IsRequired()
+                        .HasColumnType("longtext")
+                        .HasColumnName("args");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("int")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("datetime(6)")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CurrentTask")
+                        .HasMaxLength(128)
+                        .HasColumnType("varchar(128)")
+                        .HasColumnName("current_task");
+
+                    b.Property<int>("CurrentTaskIndex")
+                        .HasColumnType("int")
+                        .HasColumnName("current_task_index");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("longtext")
+                        .HasColumnName("error");
+
+                    b.Property<string>("FlowName")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("varchar(64)")
+                        .HasColumnName("flow_name");
+
+                    b.Property<DateTime?>("LeaseExpiresAt")
+                        .HasColumnType("datetime(6)")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("Owner")
+                        .HasMaxLength(255)
+                        .HasColumnType("varchar(255)")
+                        .HasColumnName("owner");
+
+                    b.Property<string>("Progress")
+                        .IsRequired()
+                        .HasColumnType("longtext")
+                        .HasColumnName("progress");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("varchar(16)")
+                        .HasColumnName("state");
+
+                    b.Property<string>("Store")
+                        .IsRequired()
+                        .HasColumnType("longtext")
+                        .HasColumnName("store");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("datetime(6)")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("State", "LeaseExpiresAt")
+                        .HasDatabaseName("ix_flow_job_state_lease");
+
+                    b.ToTable("flow_job", (string)null);
+                });
+
             modelBuilder.Entity("Octavia.Core.Model.AdditionalVip", b =>
                 {
                     b.HasOne("Octavia.Core.Model.LoadBalancer", null)

@@ -1260,6 +1260,82 @@ namespace Octavia.Data.Migrations.PostgreSql
                     b.ToTable("vrrp_group", (string)null);
                 });
 
+            modelBuilder.Entity("Octavia.Data.FlowJob", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("character varying(36)")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Args")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("args");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CurrentTask")
+                        .HasMaxLength(128)
+                        .HasColumnType("character varying(128)")
+                        .HasColumnName("current_task");
+
+                    b.Property<int>("CurrentTaskIndex")
+                        .HasColumnType("integer")
+                        .HasColumnName("current_task_index");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("text")
+                        .HasColumnName("error");
+
+                    b.Property<string>("FlowName")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("flow_name");
+
+                    b.Property<DateTime?>("LeaseExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("Owner")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("owner");
+
+                    b.Property<string>("Progress")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("progress");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("state");
+
+                    b.Property<string>("Store")
+                        .IsRequired()
+                        .HasColumnType("text")
+                        .HasColumnName("store");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("State", "LeaseExpiresAt")
+                        .HasDatabaseName("ix_flow_job_state_lease");
+
+                    b.ToTable("flow_job", (string)null);
+                });
+
             modelBuilder.Entity("Octavia.Core.Model.AdditionalVip", b =>
                 {
                     b.HasOne("Octavia.Core.Model.LoadBalancer", null)

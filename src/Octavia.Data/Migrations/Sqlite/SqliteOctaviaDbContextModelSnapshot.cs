@@ -1255,6 +1255,82 @@ namespace Octavia.Data.Migrations.Sqlite
                     b.ToTable("vrrp_group", (string)null);
                 });
 
+            modelBuilder.Entity("Octavia.Data.FlowJob", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(36)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("id");
+
+                    b.Property<string>("Args")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("args");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("attempts");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("created_at");
+
+                    b.Property<string>("CurrentTask")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("current_task");
+
+                    b.Property<int>("CurrentTaskIndex")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("current_task_index");
+
+                    b.Property<string>("Error")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("error");
+
+                    b.Property<string>("FlowName")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("flow_name");
+
+                    b.Property<DateTime?>("LeaseExpiresAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("lease_expires_at");
+
+                    b.Property<string>("Owner")
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("owner");
+
+                    b.Property<string>("Progress")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("progress");
+
+                    b.Property<string>("State")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT")
+                        .HasColumnName("state");
+
+                    b.Property<string>("Store")
+                        .IsRequired()
+                        .HasColumnType("TEXT")
+                        .HasColumnName("store");
+
+                    b.Property<DateTime>("UpdatedAt")
+                        .HasColumnType("TEXT")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("State", "LeaseExpiresAt")
+                        .HasDatabaseName("ix_flow_job_state_lease");
+
+                    b.ToTable("flow_job", (string)null);
+                });
+
             modelBuilder.Entity("Octavia.Core.Model.AdditionalVip", b =>
                 {
                     b.HasOne("Octavia.Core.Model.LoadBalancer", null)

@@ -1,0 +1,51 @@
+﻿using System;
+using Microsoft.EntityFrameworkCore.Migrations;
+
+#nullable disable
+
+namespace Octavia.Data.Migrations.Sqlite
+{
+    /// <inheritdoc />
+    public partial class FlowJob : Migration
+    {
+        /// <inheritdoc />
+        protected override void Up(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.CreateTable(
+                name: "flow_job",
+                columns: table => new
+                {
+                    id = table.Column<string>(type: "TEXT", maxLength: 36, nullable: false),
+                    flow_name = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    args = table.Column<string>(type: "TEXT", nullable: false),
+                    store = table.Column<string>(type: "TEXT", nullable: false),
+                    progress = table.Column<string>(type: "TEXT", nullable: false),
+                    state = table.Column<string>(type: "TEXT", maxLength: 16, nullable: false),
+                    current_task_index = table.Column<int>(type: "INTEGER", nullable: false),
+                    current_task = table.Column<string>(type: "TEXT", maxLength: 128, nullable: true),
+                    owner = table.Column<string>(type: "TEXT", maxLength: 255, nullable: true),
+                    lease_expires_at = table.Column<DateTime>(type: "TEXT", nullable: true),
+                    attempts = table.Column<int>(type: "INTEGER", nullable: false),
+                    error = table.Column<string>(type: "TEXT", nullable: true),
+                    created_at = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    updated_at = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_flow_job", x => x.id);
+                });
+
+            migrationBuilder.CreateIndex(
+                name: "ix_flow_job_state_lease",
+                table: "flow_job",
+                columns: new[] { "state", "lease_expires_at" });
+        }
+
+        /// <inheritdoc />
+        protected override void Down(MigrationBuilder migrationBuilder)
+        {
+            migrationBuilder.DropTable(
+                name: "flow_job");
+        }
+    }
+}
