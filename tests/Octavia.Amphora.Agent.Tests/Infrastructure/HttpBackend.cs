@@ -51,8 +51,7 @@ internal static class TestConfigs
         # Configuration for loadbalancer {lbId}
         global
             daemon
-            user nobody
-            group nogroup
+        {(TestEnvironment.IsRoot ? "    user nobody\n    group nogroup" : "")}
             maxconn {maxconn}
             stats socket {basePath}/{lbId}.sock mode 0666 level user
             hard-stop-after 30s
