@@ -20,7 +20,7 @@ namespace Octavia.Controller.Tests.Worker;
 /// <summary>The real <c>octavia worker</c> process, SIGKILLed mid-flow, on a SQLite file.</summary>
 public sealed class WorkerProcessTests : IAsyncLifetime
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "owk-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly string _dir = Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), "owk-" + Guid.NewGuid().ToString("N")[..10]);
     private readonly List<Process> _processes = [];
 
     public ValueTask InitializeAsync()
