@@ -13,6 +13,7 @@ public sealed class WorkerSettings
     public AmphoraAgentOptions AmphoraAgent { get; init; } = new();
     public KeepalivedVrrpOptions KeepalivedVrrp { get; init; } = new();
     public CertificatesOptions Certificates { get; init; } = new();
+    public NovaOptions Nova { get; init; } = new();
     public bool Debug { get; init; }
 
     /// <summary>Contents of <c>[controller_worker] client_ca</c> (injected into amphorae), or empty if unreadable.</summary>
@@ -30,6 +31,7 @@ public sealed class WorkerSettings
             AmphoraAgent = OptionBinder.Bind<AmphoraAgentOptions>(config),
             KeepalivedVrrp = OptionBinder.Bind<KeepalivedVrrpOptions>(config),
             Certificates = OptionBinder.Bind<CertificatesOptions>(config),
+            Nova = OptionBinder.Bind<NovaOptions>(config),
             Debug = OptionBinder.Bind<DefaultOptions>(config).Debug,
             ClientCaPem = File.Exists(cw.ClientCa) ? File.ReadAllText(cw.ClientCa) : "",
         };

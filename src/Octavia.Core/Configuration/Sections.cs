@@ -230,3 +230,12 @@ public sealed class OsloMessagingOptions
 {
     [OsloOption("topic")] public string? Topic { get; set; }
 }
+
+/// <summary>[nova]</summary>
+[OsloSection("nova")]
+public sealed class NovaOptions
+{
+    [OsloOption("enable_anti_affinity")] public bool EnableAntiAffinity { get; set; }
+    [OsloOption("anti_affinity_policy")] public string AntiAffinityPolicy { get; set; } = "";
+    [OsloOption("availability_zone")] public string? AvailabilityZone { get; set; }
+}

@@ -40,6 +40,7 @@ public sealed class FlowCatalog
     private const string Graph = "graph";
     private const string Role = "role";
     private const string NewAmphorae = "new_amphorae";
+    private const string AntiAffinity = "anti_affinity";
 
     private readonly Func<WorkerDbContext> _db;
     private readonly WorkerSettings _settings;
@@ -103,6 +104,7 @@ public sealed class FlowCatalog
                     }
                     store[StoreKeys.Topology] = topology;
                     store[StoreKeys.Flavor] = flavor;
+                    store[AntiAffinity] = topology == Topologies.ActiveStandby && _settings.Nova.EnableAntiAffinity;
                     store[Graph] = lb.Listeners.Count > 0;
                 }
                 if (method == "failover_load_balancer")
@@ -225,6 +227,7 @@ public sealed class FlowCatalog
                     new LoadBalancerToErrorOnRevert(),
                     new AllocateVip(),
                     new UpdateLoadBalancerTopologyInDb(),
+                    store[AntiAffinity]?.GetValue<bool>() == true ? new ServerGroupCreate() : null,
                     AmphoraeForTopology(topology, useSpare: true, "amp"),
                     activeStandby ? new object[] { new CreateVrrpGroupForLb(), new AmphoraeVrrpUpdate() } : null,
                     graph ? new object[] { new HandleMemberNetworks(), new AmphoraeUpdate() } : null,
@@ -239,6 +242,7 @@ public sealed class FlowCatalog
             case "delete_load_balancer":
                 return Flow.Linear(method,
                     new LoadBalancerToErrorOnRevert(),
+                    new ServerGroupDelete(),
                     new UnplugVipAll(),
                     new DeallocateVip(),
                     new DeleteLoadBalancerAmphorae(),

@@ -109,6 +109,10 @@ public sealed class CertComputeCreate(string ampKey) : FlowTask
             FlavorId = computeFlavor,
             NetworkIds = settings.ControllerWorker.AmpBootNetworkList,
             KeyName = string.IsNullOrEmpty(settings.ControllerWorker.AmpSshKeyName) ? null : settings.ControllerWorker.AmpSshKeyName,
+            AvailabilityZone = string.IsNullOrEmpty(settings.Nova.AvailabilityZone) ? null : settings.Nova.AvailabilityZone,
+            ServerGroupId = context.TryGetString(StoreKeys.LoadBalancerId) is { } lbId
+                ? await db.LoadBalancers.Where(l => l.Id == lbId).Select(l => l.ServerGroupId).SingleOrDefaultAsync(cancellationToken).ConfigureAwait(false)
+                : null,
         };
         var computeId = await compute.BuildAsync(request, cancellationToken).ConfigureAwait(false);
         amp.ComputeId = computeId;
@@ -311,5 +315,51 @@ internal static class AmphoraRemoval
         amp.UpdatedAt = now;
         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
         await db.AmphoraHealth.Where(h => h.AmphoraId == amphoraId).ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// ACTIVE_STANDBY with <c>[nova] enable_anti_affinity</c>: creates the server group the two amphorae
+/// boot into and records it on the load balancer (upstream NovaServerGroupCreate + UpdateLBServerGroupInDB).
+/// </summary>
+public sealed class ServerGroupCreate : FlowTask
+{
+    public override async Task<JsonNode?> ExecuteAsync(FlowContext context, CancellationToken cancellationToken)
+    {
+        var lbId = context.GetString(StoreKeys.LoadBalancerId);
+        var settings = context.Get<WorkerSettings>();
+        await using var db = WorkerDb.Open(context);
+        var existing = await db.LoadBalancers.Where(l => l.Id == lbId).Select(l => l.ServerGroupId).SingleOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            return existing;
+        }
+        var id = await context.Get<IComputeDriver>().CreateServerGroupAsync("octavia-lb-" + lbId, settings.Nova.AntiAffinityPolicy, cancellationToken).ConfigureAwait(false);
+        await db.LoadBalancers.Where(l => l.Id == lbId).ExecuteUpdateAsync(s => s.SetProperty(l => l.ServerGroupId, id), cancellationToken).ConfigureAwait(false);
+        return id;
+    }
+
+    public override async Task RevertAsync(FlowContext context, JsonNode? result, CancellationToken cancellationToken)
+    {
+        if (result?.GetValue<string>() is { } id)
+        {
+            await context.Get<IComputeDriver>().DeleteServerGroupAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>Deletes the load balancer's server group, if any (upstream NovaServerGroupDelete).</summary>
+public sealed class ServerGroupDelete : FlowTask
+{
+    public override async Task<JsonNode?> ExecuteAsync(FlowContext context, CancellationToken cancellationToken)
+    {
+        var lbId = context.GetString(StoreKeys.LoadBalancerId);
+        await using var db = WorkerDb.Open(context);
+        var id = await db.LoadBalancers.Where(l => l.Id == lbId).Select(l => l.ServerGroupId).SingleOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+        if (id is not null)
+        {
+            await context.Get<IComputeDriver>().DeleteServerGroupAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        return null;
     }
 }

@@ -63,6 +63,26 @@ public sealed class LoadBalancerFlowTests
     }
 
     [Fact]
+    public async Task CreateLoadBalancer_ActiveStandbyWithAntiAffinity_ServerGroupCreatedAndDeletedWithLb()
+    {
+        await using var bed = await WorkerTestBed.CreateAsync(Topologies.ActiveStandby, "[nova]\nenable_anti_affinity = true\navailability_zone = owk-az");
+        var id = await bed.SeedLoadBalancerAsync();
+
+        await bed.CastAsync("create_load_balancer", LbArgs(id));
+        (await bed.StatusAsync(id)).ShouldBe(ProvisioningStatus.Active);
+        bed.Faults.Log.Count(c => c == "IComputeDriver.CreateServerGroupAsync").ShouldBe(1);
+
+        await using (var db = bed.Db())
+        {
+            await db.LoadBalancers.Where(l => l.Id == id).ExecuteUpdateAsync(s => s.SetProperty(l => l.ServerGroupId, "sg-1").SetProperty(l => l.ProvisioningStatus, ProvisioningStatus.PendingDelete));
+        }
+        await bed.CastAsync("delete_load_balancer", LbArgs(id));
+
+        (await bed.StatusAsync(id)).ShouldBe(ProvisioningStatus.Deleted);
+        bed.Faults.Log.ShouldContain("IComputeDriver.DeleteServerGroupAsync");
+    }
+
+    [Fact]
     public async Task CreateLoadBalancer_FlavorSaysActiveStandby_OverridesConfiguredSingle()
     {
         await using var bed = await WorkerTestBed.CreateAsync(Topologies.Single);
