@@ -21,7 +21,6 @@ public sealed partial class HealthManagerService : IAsyncDisposable
     /// <summary>Heartbeats held between the socket and the updater before new ones are dropped.</summary>
     public const int DefaultQueueCapacity = 65536;
 
-    private readonly HealthManagerOptions _options;
     private readonly Channel<HeartbeatMessage> _queue;
     private readonly HeartbeatReceiver _receiver;
     private readonly HealthUpdater _updater;
@@ -49,7 +48,6 @@ public sealed partial class HealthManagerService : IAsyncDisposable
         {
             throw new ConfigException("[health_manager] heartbeat_key must be set: amphora heartbeats are signed with it");
         }
-        _options = options;
         _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger("Octavia.HealthManager");
         _queue = Channel.CreateBounded<HeartbeatMessage>(new BoundedChannelOptions(queueCapacity)
@@ -116,9 +114,6 @@ public sealed partial class HealthManagerService : IAsyncDisposable
 
     [LoggerMessage(EventId = 4130, Level = LogLevel.Information, Message = "Heartbeats: received {Received}, processed {Processed}; dropped: bad signature {BadSignature}, bad compression {BadCompression}, bad message {BadMessage}, queue full {QueueFull}; unknown amphora {Unknown}, zombie amphora {Zombie}; failed batches {FailedBatches}")]
     private static partial void LogCounters(ILogger logger, long received, long processed, long badSignature, long badCompression, long badMessage, long queueFull, long unknown, long zombie, long failedBatches);
-
-    /// <summary>The configured bind address, for logs.</summary>
-    public string BindDescription => $"{_options.BindIp}:{_options.BindPort}";
 
     public async ValueTask DisposeAsync()
     {
