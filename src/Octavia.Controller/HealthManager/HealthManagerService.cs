@@ -16,16 +16,17 @@ namespace Octavia.Controller.HealthManager;
 /// The health manager process (upstream's <c>octavia-health-manager</c>): the heartbeat receiver, the
 /// database updater behind a bounded queue, and the failover detector, run together until cancelled.
 /// </summary>
-public sealed class HealthManagerService : IAsyncDisposable
+public sealed partial class HealthManagerService : IAsyncDisposable
 {
     /// <summary>Heartbeats held between the socket and the updater before new ones are dropped.</summary>
     public const int DefaultQueueCapacity = 65536;
 
-    private readonly HealthManagerOptions _options;
     private readonly Channel<HeartbeatMessage> _queue;
     private readonly HeartbeatReceiver _receiver;
     private readonly HealthUpdater _updater;
     private readonly Socket _socket;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
 
     /// <summary>Binds the heartbeat socket at once so a port conflict fails at startup.</summary>
     public HealthManagerService(
@@ -47,7 +48,8 @@ public sealed class HealthManagerService : IAsyncDisposable
         {
             throw new ConfigException("[health_manager] heartbeat_key must be set: amphora heartbeats are signed with it");
         }
-        _options = options;
+        _timeProvider = timeProvider;
+        _logger = loggerFactory.CreateLogger("Octavia.HealthManager");
         _queue = Channel.CreateBounded<HeartbeatMessage>(new BoundedChannelOptions(queueCapacity)
         {
             SingleReader = true,
@@ -75,17 +77,43 @@ public sealed class HealthManagerService : IAsyncDisposable
         var receive = Task.Run(() => _receiver.RunAsync(_socket, cancellationToken), cancellationToken);
         var update = Task.Run(() => _updater.RunAsync(_queue.Reader, cancellationToken), cancellationToken);
         var detect = Task.Run(() => Detector.RunAsync(cancellationToken), cancellationToken);
+        var report = ReportAsync(cancellationToken);
         try
         {
-            await Task.WhenAll(receive, update, detect).ConfigureAwait(false);
+            await Task.WhenAll(receive, update, detect, report).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
     }
 
-    /// <summary>The configured bind address, for logs.</summary>
-    public string BindDescription => $"{_options.BindIp}:{_options.BindPort}";
+    // The counters reach the operator as one log line a minute while heartbeats arrive.
+    private async Task ReportAsync(CancellationToken cancellationToken)
+    {
+        long lastReceived = 0;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(ReportInterval, _timeProvider, cancellationToken).ConfigureAwait(false);
+                var s = Counters.Snapshot();
+                if (s.Received == lastReceived)
+                {
+                    continue;
+                }
+                lastReceived = s.Received;
+                LogCounters(_logger, s.Received, s.Processed, s.BadSignature, s.BadCompression, s.BadMessage, s.QueueFull, s.UnknownAmphora, s.ZombieAmphora, s.FailedBatches);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static readonly TimeSpan ReportInterval = TimeSpan.FromMinutes(1);
+
+    [LoggerMessage(EventId = 4130, Level = LogLevel.Information, Message = "Heartbeats: received {Received}, processed {Processed}; dropped: bad signature {BadSignature}, bad compression {BadCompression}, bad message {BadMessage}, queue full {QueueFull}; unknown amphora {Unknown}, zombie amphora {Zombie}; failed batches {FailedBatches}")]
+    private static partial void LogCounters(ILogger logger, long received, long processed, long badSignature, long badCompression, long badMessage, long queueFull, long unknown, long zombie, long failedBatches);
 
     public async ValueTask DisposeAsync()
     {

@@ -163,7 +163,7 @@ internal sealed class HealthStore : IAsyncDisposable
         return result;
     }
 
-    /// <summary>Writes a batch in one transaction; returns the number of statements that changed rows.</summary>
+    /// <summary>Writes a batch in one transaction (all or nothing).</summary>
     public async Task WriteAsync(HealthBatch batch, DateTime nowUtc, CancellationToken cancellationToken)
     {
         await using var transaction = await _connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);

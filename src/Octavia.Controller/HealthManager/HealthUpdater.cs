@@ -287,6 +287,11 @@ internal sealed partial class HealthUpdater : IAsyncDisposable
             else
             {
                 _amphorae.Remove(id);
+                // Only holders of heartbeat_key can make up ids, but the negative cache stays bounded anyway.
+                if (_unknown.Count >= 100_000)
+                {
+                    _unknown.Clear();
+                }
                 _unknown[id] = now;
             }
         }

@@ -54,12 +54,18 @@ internal sealed class HealthTestDatabase : IAsyncDisposable
                 ConnectionString = new MySql.Data.MySqlClient.MySqlConnectionStringBuilder { Server = uri.Host, Port = (uint)uri.Port, UserID = user[0], Password = user[1], Database = name }.ConnectionString,
             };
         }
-        var database = new OctaviaDatabase(parsed);
-        await using (var db = database.CreateContext())
+        var result = new HealthTestDatabase(directory, new OctaviaDatabase(parsed)) { _server = engine != "sqlite" };
+        try
         {
+            await using var db = result.Database.CreateContext();
             await db.Database.EnsureCreatedAsync(TestContext.Current.CancellationToken);
         }
-        return new HealthTestDatabase(directory, database) { _server = engine != "sqlite" };
+        catch
+        {
+            await result.DisposeAsync();
+            throw;
+        }
+        return result;
     }
 
     /// <summary>The engines a database test runs on: SQLite always, the servers when CI started them.</summary>
@@ -91,8 +97,15 @@ internal sealed class HealthTestDatabase : IAsyncDisposable
     {
         if (_server)
         {
-            await using var db = Database.CreateContext();
-            await db.Database.EnsureDeletedAsync();
+            try
+            {
+                await using var db = Database.CreateContext();
+                await db.Database.EnsureDeletedAsync();
+            }
+            catch (System.Data.Common.DbException)
+            {
+                // The server is gone; nothing of ours is left on it to clean up.
+            }
         }
         SqliteConnection.ClearAllPools();
         await Task.Yield();
