@@ -220,7 +220,9 @@ public sealed partial class KeystoneTokenValidator : IDisposable
                 }
             }
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException)
+        // InvalidOperationException/FormatException: a body whose fields have unexpected JSON types.
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException
+            or InvalidOperationException or FormatException)
         {
             Log.KeystoneUnreachable(_logger, _settings.IdentityUri, e);
             return new TokenValidation(TokenStatus.Unavailable);
@@ -324,7 +326,7 @@ public sealed partial class KeystoneTokenValidator : IDisposable
         [LoggerMessage(EventId = 5102, Level = LogLevel.Error, Message = "Keystone answered {Status} to a token validation")]
         public static partial void ValidationFailed(ILogger logger, int status);
 
-        [LoggerMessage(EventId = 5103, Level = LogLevel.Error, Message = "Unable to validate token: Keystone at {Uri} is unreachable")]
+        [LoggerMessage(EventId = 5103, Level = LogLevel.Error, Message = "Unable to validate token with Keystone at {Uri}")]
         public static partial void KeystoneUnreachable(ILogger logger, Uri uri, Exception exception);
 
         [LoggerMessage(EventId = 5104, Level = LogLevel.Error, Message = "Keystone refused the service credentials ({Status}) of user {User}: check [keystone_authtoken]")]
