@@ -172,7 +172,8 @@ public sealed class CliTests : IAsyncLifetime
 
         var fp = Os("loadbalancer", "flavorprofile", "create", "--name", "fp", "--provider", "amphora", "--flavor-data", "{\"loadbalancer_topology\": \"SINGLE\"}", "-f", "json")!;
         var flavor = Os("loadbalancer", "flavor", "create", "--name", "fl", "--flavorprofile", (string)fp["id"]!, "--enable", "-f", "json")!;
-        Os("loadbalancer", "flavor", "set", "--description", "x", (string)flavor["id"]!);
+        Os("loadbalancer", "flavor", "set", "--name", "fl2", "--disable", (string)flavor["id"]!);
+        ((bool?)Os("loadbalancer", "flavor", "show", (string)flavor["id"]!, "-f", "json")!["enabled"]).ShouldBe(false);
         Os("loadbalancer", "flavor", "list", "-f", "json")!.AsArray().Count.ShouldBe(1);
         Os("loadbalancer", "flavor", "delete", (string)flavor["id"]!);
         Os("loadbalancer", "flavorprofile", "delete", (string)fp["id"]!);

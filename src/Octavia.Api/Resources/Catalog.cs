@@ -235,7 +235,7 @@ internal static class Catalog
             Policies.Authorize(http, "availability-zone", "get_all", null);
             await using var db = api.Store.Read();
             var items = await db.AvailabilityZones.ToListAsync(http.RequestAborted);
-            return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(Views.AvailabilityZone).Select(WithId), "availability_zones", "availability_zones_links", Views.AvailabilityZoneAttributes));
+            return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(Views.AvailabilityZone), "availability_zones", "availability_zones_links", Views.AvailabilityZoneAttributes));
         });
         g.MapGet("/lbaas/availabilityzones/{name}", async (HttpContext http, ApiServices api, string name) =>
         {
@@ -302,9 +302,6 @@ internal static class Catalog
             return Common.NoContent();
         });
     }
-
-    // Paging markers and tiebreakers use "id"; zones are keyed by name.
-    private static JsonObject WithId(JsonObject zone) => zone;
 
     private static async Task<AvailabilityZone> FindZoneAsync(ApiServices api, string name, CancellationToken ct)
     {

@@ -30,7 +30,16 @@ internal static class LoadBalancers
         {
             var scope = Policies.ListScope(http, "loadbalancer");
             await using var db = api.Store.Read();
-            var items = await Common.Scoped(Common.LoadBalancerView(db), scope).Where(l => l.ProvisioningStatus != ProvisioningStatus.Deleted).ToListAsync(http.RequestAborted);
+            // Children are only listed by id here, so load id pairs instead of whole listener and pool rows.
+            var items = await Common.Scoped(db.LoadBalancers.Include(l => l.Vip).Include(l => l.AdditionalVips).Include(l => l.Tags).AsSplitQuery(), scope)
+                .Where(l => l.ProvisioningStatus != ProvisioningStatus.Deleted).ToListAsync(http.RequestAborted);
+            var listeners = (await Common.Scoped(db.Listeners, scope).Select(l => new { l.Id, l.LoadBalancerId }).ToListAsync(http.RequestAborted)).ToLookup(l => l.LoadBalancerId, l => l.Id);
+            var pools = (await Common.Scoped(db.Pools, scope).Select(p => new { p.Id, p.LoadBalancerId }).ToListAsync(http.RequestAborted)).ToLookup(p => p.LoadBalancerId, p => p.Id);
+            foreach (var lb in items)
+            {
+                lb.Listeners = listeners[lb.Id].Select(id => new Listener { Id = id }).ToList();
+                lb.Pools = pools[lb.Id].Select(id => new Pool { Id = id }).ToList();
+            }
             return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(Views.LoadBalancer), "loadbalancers", "loadbalancers_links", Views.LoadBalancerAttributes));
         });
         g.MapGet("/lbaas/loadbalancers/{id}", async (HttpContext http, ApiServices api, string id) =>

@@ -225,6 +225,7 @@ internal static class Members
             throw ApiException.NotFound("Subnet", subnetId);
         }
         Common.Stamp(m, pool.ProjectId!, now);
+        m.OperatingStatus = pool.HealthMonitor is null ? OperatingStatus.NoMonitor : OperatingStatus.Offline;
         Apply(b, m, create: true);
         return m;
     }
