@@ -8,7 +8,6 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using Microsoft.EntityFrameworkCore;
 using Octavia.Data;
 
 var exe = args.Length > 0 ? args[0] : FindOctavia();
@@ -29,12 +28,9 @@ File.WriteAllText(conf, $"""
     [controller_worker]
     network_driver = network_noop_driver
     """);
-await using (var db = new OctaviaDatabase(DatabaseUrl.Parse($"sqlite:///{dir}/octavia.db")).CreateContext())
+using (var database = new OctaviaDatabase(DatabaseUrl.Parse($"sqlite:///{dir}/octavia.db")))
 {
-    await db.Database.EnsureCreatedAsync();
-    // Upstream's tags table has no foreign keys (EnsureCreated would add one per tagged table).
-    await db.Database.ExecuteSqlRawAsync("DROP TABLE tags");
-    await db.Database.ExecuteSqlRawAsync("CREATE TABLE tags (resource_id TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (resource_id, tag))");
+    await DatabaseSchema.UpgradeAsync(database);
 }
 
 var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };

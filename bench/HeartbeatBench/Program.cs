@@ -121,9 +121,8 @@ int Arg(string name, int fallback)
 
 static async Task<List<string>> SeedAsync(OctaviaDatabase database, int count)
 {
+    await DatabaseSchema.UpgradeAsync(database);
     await using var db = database.CreateContext();
-    await db.Database.EnsureCreatedAsync();
-    await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
     var lines = new List<string>();
     for (var i = 0; i < count; i++)
     {

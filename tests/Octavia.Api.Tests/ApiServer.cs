@@ -4,7 +4,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Octavia.Api.Hosting;
 using Octavia.Core.Configuration;
@@ -17,7 +16,7 @@ namespace Octavia.Api.Tests;
 
 /// <summary>
 /// A real API on a real Kestrel port over a real database (a SQLite file by default; PostgreSQL or
-/// MariaDB when a test asks for them), with noauth and the noop provider.
+/// MariaDB when a test asks for them), with auth_strategy = testing and the noop provider.
 /// </summary>
 public sealed class ApiServer : IAsyncDisposable
 {
@@ -50,7 +49,7 @@ public sealed class ApiServer : IAsyncDisposable
             [api_settings]
             bind_host = 127.0.0.1
             bind_port = {port}
-            auth_strategy = noauth
+            auth_strategy = testing
             enabled_provider_drivers = noop_driver:The noop driver.,amphora:The Octavia Amphora driver.,octavia:Deprecated alias of the Octavia Amphora driver.
             default_provider_driver = noop_driver
             {extra}
@@ -70,28 +69,8 @@ public sealed class ApiServer : IAsyncDisposable
         return new ApiServer(app, dir, $"http://127.0.0.1:{port}", drop);
     }
 
-    /// <summary>The one place tests create the schema (switch to DatabaseSchema.UpgradeAsync at merge).</summary>
-    public static async Task CreateSchemaAsync(OctaviaDatabase database)
-    {
-        await using var db = database.CreateContext();
-        await db.Database.EnsureCreatedAsync();
-        // EnsureCreated gives the shared tags table a foreign key to every tagged table; upstream's schema
-        // (and the migrations) have none, so a tag row could never be inserted. Rebuild it as upstream has it.
-        switch (database.Url.Engine)
-        {
-            case DatabaseEngine.Sqlite:
-                await db.Database.ExecuteSqlRawAsync("DROP TABLE tags");
-                await db.Database.ExecuteSqlRawAsync("CREATE TABLE tags (resource_id TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (resource_id, tag))");
-                break;
-            case DatabaseEngine.PostgreSql:
-                await db.Database.ExecuteSqlRawAsync("DROP TABLE tags; CREATE TABLE tags (resource_id varchar(36) NOT NULL, tag varchar(255) NOT NULL, PRIMARY KEY (resource_id, tag))");
-                break;
-            case DatabaseEngine.MySql:
-                await db.Database.ExecuteSqlRawAsync("DROP TABLE tags");
-                await db.Database.ExecuteSqlRawAsync("CREATE TABLE tags (resource_id varchar(36) NOT NULL, tag varchar(255) NOT NULL, PRIMARY KEY (resource_id, tag))");
-                break;
-        }
-    }
+    /// <summary>The one place tests create the schema: the same migrations <c>db-manage upgrade head</c> applies.</summary>
+    public static Task CreateSchemaAsync(OctaviaDatabase database) => DatabaseSchema.UpgradeAsync(database);
 
     public static HttpRequestMessage Request(HttpMethod method, string path, object? body = null, string? project = "p1", string? roles = null, bool admin = true)
     {
@@ -100,13 +79,11 @@ public sealed class ApiServer : IAsyncDisposable
         {
             req.Headers.Add("X-Project-Id", project);
         }
-        if (roles is not null)
+        // auth_strategy = testing applies the policy to the roles sent; "admin" makes the caller Octavia admin.
+        var allRoles = admin ? (roles is null ? "admin" : roles + ",admin") : roles;
+        if (allRoles is not null)
         {
-            req.Headers.Add("X-Roles", roles);
-        }
-        if (!admin)
-        {
-            req.Headers.Add("X-Interim-Not-Admin", "true");
+            req.Headers.Add("X-Roles", allRoles);
         }
         if (body is not null)
         {

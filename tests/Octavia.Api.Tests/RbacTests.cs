@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 
 namespace Octavia.Api.Tests;
 
-/// <summary>Upstream's default rules per family, with noauth's admin bit switched off.</summary>
+/// <summary>Upstream's default rules per family (auth_strategy = testing applies them to the roles sent).</summary>
 public sealed class RbacTests : IAsyncLifetime
 {
     private ApiServer _api = null!;

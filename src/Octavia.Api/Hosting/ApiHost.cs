@@ -66,7 +66,7 @@ public static class ApiHost
         services.AddSingleton<IProviderDriver>(sp => new AmphoraProviderDriver(sp.GetService<Core.Messaging.IWorkerBus>()));
         services.AddSingleton<ProviderRegistry>();
         services.AddSingleton<ApiServices>();
-        services.AddSingleton<IPolicyEnforcer, InterimPolicyEnforcer>();
+        services.AddOctaviaAuth(config);
         configure?.Invoke(services);
 
         var app = builder.Build();
@@ -119,8 +119,8 @@ public static class ApiHost
             return next(http);
         });
         app.UseFaults();
+        app.UseOctaviaAuth();
         app.UseRouting();
-        app.Use(next => InterimAuth.Middleware(next, settings));
 
         app.MapGet("/", (HttpContext http) =>
         {

@@ -57,8 +57,7 @@ internal sealed class HealthTestDatabase : IAsyncDisposable
         var result = new HealthTestDatabase(directory, new OctaviaDatabase(parsed)) { _server = engine != "sqlite" };
         try
         {
-            await using var db = result.Database.CreateContext();
-            await db.Database.EnsureCreatedAsync(TestContext.Current.CancellationToken);
+            await DatabaseSchema.UpgradeAsync(result.Database, cancellationToken: TestContext.Current.CancellationToken);
         }
         catch
         {

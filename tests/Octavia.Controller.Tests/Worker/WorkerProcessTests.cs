@@ -113,7 +113,10 @@ public sealed class WorkerProcessTests : IAsyncLifetime
         var probe = TestEnvironment.Run(TestEnvironment.OctaviaExe, "worker", "--config-file", config, "--help");
         var octaviaConfig = OctaviaConfig.Load([config]);
         var db = WorkerDbContext.Factory(DatabaseUrl.Parse(OptionBinder.Bind<DatabaseOptions>(octaviaConfig).Connection));
-        await WorkerTestBed.CreateSchemaAsync(db);
+        using (var database = new OctaviaDatabase(DatabaseUrl.Parse(OptionBinder.Bind<DatabaseOptions>(octaviaConfig).Connection)))
+        {
+            await DatabaseSchema.UpgradeAsync(database);
+        }
 
         // Is every driver this test names available in this build? (network_noop_driver and
         // local_cert_generator come from other components.)

@@ -52,15 +52,15 @@ internal sealed class WorkerTestBed : IAsyncDisposable
         var dir = Path.Combine(root, "owk-" + Guid.NewGuid().ToString("N")[..10]);
         System.IO.Directory.CreateDirectory(dir);
         var bed = new WorkerTestBed(dir, topology, extraConfig);
-        await CreateSchemaAsync(bed.Db).ConfigureAwait(false);
+        await CreateSchemaAsync(bed.DatabasePath).ConfigureAwait(false);
         return bed;
     }
 
-    /// <summary>The one place tests create the schema (the lead switches this to the data helper's migrations).</summary>
-    public static async Task CreateSchemaAsync(Func<WorkerDbContext> db)
+    /// <summary>The one place tests create the schema: the same migrations <c>db-manage upgrade head</c> applies.</summary>
+    public static async Task CreateSchemaAsync(string databasePath)
     {
-        await using var context = db();
-        await context.Database.EnsureCreatedAsync().ConfigureAwait(false);
+        using var database = new OctaviaDatabase(DatabaseUrl.Parse("sqlite:///" + databasePath));
+        await DatabaseSchema.UpgradeAsync(database).ConfigureAwait(false);
     }
 
     public string ConfigText(string computeDriver = "compute_noop_driver", string amphoraDriver = "amphora_noop_driver", string networkDriver = "test_network_driver") => $"""
