@@ -75,7 +75,8 @@ try
             ClientCertificates = [client],
             RemoteCertificateValidationCallback = (_, cert, _, _) => cert is not null && cert.Issuer == ca.Subject,
         },
-    }) { BaseAddress = new Uri($"https://127.0.0.1:{agentPort}/") };
+    })
+    { BaseAddress = new Uri($"https://127.0.0.1:{agentPort}/") };
 
     var lb = "bench-lb";
     var listenPort = FreePort();

@@ -32,7 +32,10 @@ public class ResourceTests : IAsyncLifetime
 
         var (ls, listener) = await Api.PostAsync("/v2/lbaas/listeners", Root("listener", new JsonObject
         {
-            ["loadbalancer_id"] = lbId, ["protocol"] = "HTTP", ["protocol_port"] = 80, ["name"] = "web",
+            ["loadbalancer_id"] = lbId,
+            ["protocol"] = "HTTP",
+            ["protocol_port"] = 80,
+            ["name"] = "web",
             ["insert_headers"] = new JsonObject { ["X-Forwarded-For"] = "true" },
         }));
         ls.ShouldBe(201, listener?.ToJsonString());
@@ -43,7 +46,9 @@ public class ResourceTests : IAsyncLifetime
 
         var (ps, pool) = await Api.PostAsync("/v2/lbaas/pools", Root("pool", new JsonObject
         {
-            ["listener_id"] = listenerId, ["protocol"] = "HTTP", ["lb_algorithm"] = "ROUND_ROBIN",
+            ["listener_id"] = listenerId,
+            ["protocol"] = "HTTP",
+            ["lb_algorithm"] = "ROUND_ROBIN",
             ["session_persistence"] = new JsonObject { ["type"] = "APP_COOKIE", ["cookie_name"] = "sid" },
         }));
         ps.ShouldBe(201, pool?.ToJsonString());
@@ -54,7 +59,9 @@ public class ResourceTests : IAsyncLifetime
 
         var (ms, member) = await Api.PostAsync($"/v2/lbaas/pools/{poolId}/members", Root("member", new JsonObject
         {
-            ["address"] = "192.0.2.10", ["protocol_port"] = 8080, ["weight"] = 5,
+            ["address"] = "192.0.2.10",
+            ["protocol_port"] = 8080,
+            ["weight"] = 5,
         }));
         ms.ShouldBe(201, member?.ToJsonString());
         var memberId = (string)member!["member"]!["id"]!;
@@ -64,7 +71,12 @@ public class ResourceTests : IAsyncLifetime
 
         var (hs, hm) = await Api.PostAsync("/v2/lbaas/healthmonitors", Root("healthmonitor", new JsonObject
         {
-            ["pool_id"] = poolId, ["type"] = "HTTP", ["delay"] = 5, ["timeout"] = 3, ["max_retries"] = 3, ["url_path"] = "/health",
+            ["pool_id"] = poolId,
+            ["type"] = "HTTP",
+            ["delay"] = 5,
+            ["timeout"] = 3,
+            ["max_retries"] = 3,
+            ["url_path"] = "/health",
         }));
         hs.ShouldBe(201, hm?.ToJsonString());
         var hmId = (string)hm!["healthmonitor"]!["id"]!;
@@ -73,7 +85,11 @@ public class ResourceTests : IAsyncLifetime
         await Api.WaitActiveAsync($"/v2/lbaas/healthmonitors/{hmId}", "healthmonitor");
         var (hs2, _) = await Api.PostAsync("/v2/lbaas/healthmonitors", Root("healthmonitor", new JsonObject
         {
-            ["pool_id"] = poolId, ["type"] = "TCP", ["delay"] = 5, ["timeout"] = 3, ["max_retries"] = 3,
+            ["pool_id"] = poolId,
+            ["type"] = "TCP",
+            ["delay"] = 5,
+            ["timeout"] = 3,
+            ["max_retries"] = 3,
         }));
         hs2.ShouldBe(409);
 
@@ -83,7 +99,10 @@ public class ResourceTests : IAsyncLifetime
         await Api.WaitActiveAsync($"/v2/lbaas/l7policies/{policy1}", "l7policy");
         var (p2s, p2) = await Api.PostAsync("/v2/lbaas/l7policies", Root("l7policy", new JsonObject
         {
-            ["listener_id"] = listenerId, ["action"] = "REDIRECT_TO_URL", ["redirect_url"] = "https://example.com", ["position"] = 1,
+            ["listener_id"] = listenerId,
+            ["action"] = "REDIRECT_TO_URL",
+            ["redirect_url"] = "https://example.com",
+            ["position"] = 1,
         }));
         p2s.ShouldBe(201, p2?.ToJsonString());
         var policy2 = (string)p2!["l7policy"]!["id"]!;
@@ -94,14 +113,18 @@ public class ResourceTests : IAsyncLifetime
 
         var (rs, rule) = await Api.PostAsync($"/v2/lbaas/l7policies/{policy1}/rules", Root("rule", new JsonObject
         {
-            ["type"] = "PATH", ["compare_type"] = "STARTS_WITH", ["value"] = "/api",
+            ["type"] = "PATH",
+            ["compare_type"] = "STARTS_WITH",
+            ["value"] = "/api",
         }));
         rs.ShouldBe(201, rule?.ToJsonString());
         var ruleId = (string)rule!["rule"]!["id"]!;
         await Api.WaitActiveAsync($"/v2/lbaas/l7policies/{policy1}/rules/{ruleId}", "rule");
         var (badRule, badRuleBody) = await Api.PostAsync($"/v2/lbaas/l7policies/{policy1}/rules", Root("rule", new JsonObject
         {
-            ["type"] = "HEADER", ["compare_type"] = "EQUAL_TO", ["value"] = "x",
+            ["type"] = "HEADER",
+            ["compare_type"] = "EQUAL_TO",
+            ["value"] = "x",
         }));
         badRule.ShouldBe(400, badRuleBody?.ToJsonString());
 
@@ -153,10 +176,13 @@ public class ResourceTests : IAsyncLifetime
             ["vip_network_id"] = "5b1c2b47-8c3b-4f0b-9a07-0d7e4b2b8f11",
             ["listeners"] = new JsonArray(new JsonObject
             {
-                ["protocol"] = "HTTP", ["protocol_port"] = 80,
+                ["protocol"] = "HTTP",
+                ["protocol_port"] = 80,
                 ["default_pool"] = new JsonObject
                 {
-                    ["name"] = "p", ["protocol"] = "HTTP", ["lb_algorithm"] = "SOURCE_IP_PORT",
+                    ["name"] = "p",
+                    ["protocol"] = "HTTP",
+                    ["lb_algorithm"] = "SOURCE_IP_PORT",
                     ["members"] = new JsonArray(
                         new JsonObject { ["address"] = "192.0.2.1", ["protocol_port"] = 80 },
                         new JsonObject { ["address"] = "192.0.2.2", ["protocol_port"] = 80 }),

@@ -170,13 +170,30 @@ public sealed class RoundTripTests
     {
         var pool = new Pool
         {
-            Id = "p1", ProjectId = "proj", Name = "pool", Protocol = Protocols.Http, LbAlgorithm = "ROUND_ROBIN",
-            TlsEnabled = true, TlsVersions = ["TLSv1.2"], CaTlsCertificateId = "ca-ref", CreatedAt = s_created,
+            Id = "p1",
+            ProjectId = "proj",
+            Name = "pool",
+            Protocol = Protocols.Http,
+            LbAlgorithm = "ROUND_ROBIN",
+            TlsEnabled = true,
+            TlsVersions = ["TLSv1.2"],
+            CaTlsCertificateId = "ca-ref",
+            CreatedAt = s_created,
             SessionPersistence = new SessionPersistence { Type = "APP_COOKIE", CookieName = "SESSION", PersistenceTimeout = 60 },
             HealthMonitor = new HealthMonitor
             {
-                Id = "hm1", ProjectId = "proj", Type = "HTTP", Delay = 5, Timeout = 3, FallThreshold = 3, RiseThreshold = 2,
-                HttpMethod = "GET", UrlPath = "/healthz", ExpectedCodes = "200-204", HttpVersion = 1.1, DomainName = "example.org",
+                Id = "hm1",
+                ProjectId = "proj",
+                Type = "HTTP",
+                Delay = 5,
+                Timeout = 3,
+                FallThreshold = 3,
+                RiseThreshold = 2,
+                HttpMethod = "GET",
+                UrlPath = "/healthz",
+                ExpectedCodes = "200-204",
+                HttpVersion = 1.1,
+                DomainName = "example.org",
             },
             Members =
             [
@@ -186,11 +203,25 @@ public sealed class RoundTripTests
         };
         var listener = new Listener
         {
-            Id = "l1", ProjectId = "proj", Name = "https", Protocol = Protocols.TerminatedHttps, ProtocolPort = 443, ConnectionLimit = -1,
-            DefaultPool = pool, TlsCertificateId = "default-ref", ClientCaTlsCertificateId = "ca-ref", ClientAuthentication = "MANDATORY",
-            ClientCrlContainerId = "crl-ref", InsertHeaders = new() { ["X-Forwarded-For"] = "true", ["X-Forwarded-Port"] = "false" },
-            TlsVersions = ["TLSv1.2", "TLSv1.3"], AlpnProtocols = ["h2", "http/1.1"], TlsCiphers = "ECDHE-RSA-AES256-GCM-SHA384",
-            TimeoutClientData = 50000, HstsMaxAge = 3600, HstsIncludeSubdomains = true, HstsPreload = false,
+            Id = "l1",
+            ProjectId = "proj",
+            Name = "https",
+            Protocol = Protocols.TerminatedHttps,
+            ProtocolPort = 443,
+            ConnectionLimit = -1,
+            DefaultPool = pool,
+            TlsCertificateId = "default-ref",
+            ClientCaTlsCertificateId = "ca-ref",
+            ClientAuthentication = "MANDATORY",
+            ClientCrlContainerId = "crl-ref",
+            InsertHeaders = new() { ["X-Forwarded-For"] = "true", ["X-Forwarded-Port"] = "false" },
+            TlsVersions = ["TLSv1.2", "TLSv1.3"],
+            AlpnProtocols = ["h2", "http/1.1"],
+            TlsCiphers = "ECDHE-RSA-AES256-GCM-SHA384",
+            TimeoutClientData = 50000,
+            HstsMaxAge = 3600,
+            HstsIncludeSubdomains = true,
+            HstsPreload = false,
             SniContainers = [new Sni { TlsContainerId = "sni-a", Position = 0 }, new Sni { TlsContainerId = "sni-b", Position = 1 }],
             AllowedCidrs = [new ListenerCidr { Cidr = "198.18.0.0/24" }, new ListenerCidr { Cidr = "10.0.0.0/8" }],
             Tags = [new Tag { Value = "web" }],
@@ -205,8 +236,17 @@ public sealed class RoundTripTests
         };
         return new LoadBalancer
         {
-            Id = "lb1", ProjectId = "proj", Name = "lb", Description = "graph", Topology = Topologies.ActiveStandby, Provider = "amphora",
-            FlavorId = "f1", AvailabilityZone = "az1", ServerGroupId = "sg1", CreatedAt = s_created, UpdatedAt = s_created,
+            Id = "lb1",
+            ProjectId = "proj",
+            Name = "lb",
+            Description = "graph",
+            Topology = Topologies.ActiveStandby,
+            Provider = "amphora",
+            FlavorId = "f1",
+            AvailabilityZone = "az1",
+            ServerGroupId = "sg1",
+            CreatedAt = s_created,
+            UpdatedAt = s_created,
             Tags = [new Tag { Value = "blue" }, new Tag { Value = "green" }],
             Vip = new Vip { IpAddress = "198.18.0.10", PortId = "port1", SubnetId = "s1", NetworkId = "n1", QosPolicyId = "q1", OctaviaOwned = true },
             AdditionalVips =

@@ -86,10 +86,10 @@ internal sealed partial class KeepalivedManager(AgentSettings settings, AgentPat
         var pid = Pid;
         if (pid > 0)
         {
-                // keepalived keeps running its old configuration when the new one is unusable.
-                Posix.Signal(pid, Posix.SIGHUP);
-                Log.KeepalivedAction(logger, "reloaded", pid);
-                return new ProcessOutcome(true, "reload");
+            // keepalived keeps running its old configuration when the new one is unusable.
+            Posix.Signal(pid, Posix.SIGHUP);
+            Log.KeepalivedAction(logger, "reloaded", pid);
+            return new ProcessOutcome(true, "reload");
         }
         return await StartAsync(ct).ConfigureAwait(false);
     }

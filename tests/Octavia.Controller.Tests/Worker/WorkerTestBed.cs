@@ -1,9 +1,8 @@
 // Licensed under the Apache License, Version 2.0.
-using Microsoft.Extensions.Logging.Abstractions;
-
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Octavia.Controller.Worker;
 using Octavia.Core.Configuration;
 using Octavia.Core.Messaging;

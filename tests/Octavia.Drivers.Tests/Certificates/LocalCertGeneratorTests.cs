@@ -48,8 +48,11 @@ public sealed class LocalCertGeneratorTests : IDisposable
         var set = CertificateLayout.Initialize(_ssl.PathOf("certs"), "pw", 2048, false, new FixedTime(s_now));
         var options = new CertificatesOptions
         {
-            CaCertificate = set.ServerCaCert, CaPrivateKey = set.ServerCaKey, CaPrivateKeyPassphrase = "pw",
-            SigningDigest = "sha384", CertValidityTime = 2592000,
+            CaCertificate = set.ServerCaCert,
+            CaPrivateKey = set.ServerCaKey,
+            CaPrivateKeyPassphrase = "pw",
+            SigningDigest = "sha384",
+            CertValidityTime = 2592000,
         };
         using var generator = new LocalCertGenerator(options, new FixedTime(s_now.AddMinutes(5).AddMilliseconds(400)));
 

@@ -76,138 +76,138 @@ public sealed class FlowCatalog
             case "update_load_balancer":
             case "delete_load_balancer":
             case "failover_load_balancer":
-            {
-                var source = method switch
                 {
-                    "update_load_balancer" => args["original_load_balancer"] ?? args["load_balancer"],
-                    "failover_load_balancer" => args,
-                    _ => args["loadbalancer"] ?? args["load_balancer"],
-                };
-                var id = IdOf(source, "loadbalancer_id", "load_balancer_id", "id")
-                    ?? throw new FlowPreparationException($"{method}: no load balancer id in the cast");
-                var lb = await WaitForAsync(db => db.LoadBalancers.AsNoTracking().Include(l => l.Listeners).Include(l => l.Amphorae).SingleOrDefaultAsync(l => l.Id == id, cancellationToken), verb != "delete", cancellationToken).ConfigureAwait(false);
-                if (lb is null || lb.ProvisioningStatus == ProvisioningStatus.Deleted)
-                {
-                    return verb == "delete" ? null : throw new FlowPreparationException($"{method}: load balancer {id} not found");
-                }
-                store[StoreKeys.LoadBalancerId] = id;
-                store[StoreKeys.ObjectIds] = new JsonArray(id);
-                if (method is "create_load_balancer" or "failover_load_balancer")
-                {
-                    var flavor = (args["flavor"] as JsonObject)?.DeepClone() as JsonObject ?? await FlavorOfAsync(lb.FlavorId, cancellationToken).ConfigureAwait(false);
-                    var topology = flavor?["loadbalancer_topology"]?.GetValue<string>()
-                        ?? (method == "failover_load_balancer" ? lb.Topology : null)
-                        ?? _settings.ControllerWorker.LoadbalancerTopology;
-                    if (!Topologies.All.Contains(topology))
+                    var source = method switch
                     {
-                        throw new FlowPreparationException($"{method}: unknown load balancer topology '{topology}'");
+                        "update_load_balancer" => args["original_load_balancer"] ?? args["load_balancer"],
+                        "failover_load_balancer" => args,
+                        _ => args["loadbalancer"] ?? args["load_balancer"],
+                    };
+                    var id = IdOf(source, "loadbalancer_id", "load_balancer_id", "id")
+                        ?? throw new FlowPreparationException($"{method}: no load balancer id in the cast");
+                    var lb = await WaitForAsync(db => db.LoadBalancers.AsNoTracking().Include(l => l.Listeners).Include(l => l.Amphorae).SingleOrDefaultAsync(l => l.Id == id, cancellationToken), verb != "delete", cancellationToken).ConfigureAwait(false);
+                    if (lb is null || lb.ProvisioningStatus == ProvisioningStatus.Deleted)
+                    {
+                        return verb == "delete" ? null : throw new FlowPreparationException($"{method}: load balancer {id} not found");
                     }
-                    store[StoreKeys.Topology] = topology;
-                    store[StoreKeys.Flavor] = flavor;
-                    store[AntiAffinity] = topology == Topologies.ActiveStandby && _settings.Nova.EnableAntiAffinity;
-                    store[Graph] = lb.Listeners.Count > 0;
+                    store[StoreKeys.LoadBalancerId] = id;
+                    store[StoreKeys.ObjectIds] = new JsonArray(id);
+                    if (method is "create_load_balancer" or "failover_load_balancer")
+                    {
+                        var flavor = (args["flavor"] as JsonObject)?.DeepClone() as JsonObject ?? await FlavorOfAsync(lb.FlavorId, cancellationToken).ConfigureAwait(false);
+                        var topology = flavor?["loadbalancer_topology"]?.GetValue<string>()
+                            ?? (method == "failover_load_balancer" ? lb.Topology : null)
+                            ?? _settings.ControllerWorker.LoadbalancerTopology;
+                        if (!Topologies.All.Contains(topology))
+                        {
+                            throw new FlowPreparationException($"{method}: unknown load balancer topology '{topology}'");
+                        }
+                        store[StoreKeys.Topology] = topology;
+                        store[StoreKeys.Flavor] = flavor;
+                        store[AntiAffinity] = topology == Topologies.ActiveStandby && _settings.Nova.EnableAntiAffinity;
+                        store[Graph] = lb.Listeners.Count > 0;
+                    }
+                    if (method == "failover_load_balancer")
+                    {
+                        PlanLoadBalancerFailover(store, lb.Amphorae.Where(a => a.Status is not (ProvisioningStatus.Deleted or ProvisioningStatus.PendingDelete)).ToList());
+                    }
+                    if (method == "update_load_balancer")
+                    {
+                        store[StoreKeys.UpdateDict] = (args["load_balancer_updates"] ?? args["loadbalancer_updates"])?.DeepClone();
+                    }
+                    if (method == "delete_load_balancer")
+                    {
+                        store[StoreKeys.Cascade] = args["cascade"]?.GetValue<bool>() ?? false;
+                    }
+                    return store;
                 }
-                if (method == "failover_load_balancer")
-                {
-                    PlanLoadBalancerFailover(store, lb.Amphorae.Where(a => a.Status is not (ProvisioningStatus.Deleted or ProvisioningStatus.PendingDelete)).ToList());
-                }
-                if (method == "update_load_balancer")
-                {
-                    store[StoreKeys.UpdateDict] = (args["load_balancer_updates"] ?? args["loadbalancer_updates"])?.DeepClone();
-                }
-                if (method == "delete_load_balancer")
-                {
-                    store[StoreKeys.Cascade] = args["cascade"]?.GetValue<bool>() ?? false;
-                }
-                return store;
-            }
 
             case "failover_amphora":
             case "update_amphora_agent_config":
             case "delete_amphora":
             case "rotate_amphora_certificate":
-            {
-                var id = IdOf(args, "amphora_id", "id") ?? throw new FlowPreparationException($"{method}: no amphora_id in the cast");
-                var amp = await WaitForAsync(db => db.Amphorae.AsNoTracking().SingleOrDefaultAsync(a => a.Id == id, cancellationToken), true, cancellationToken).ConfigureAwait(false);
-                if (amp is null || amp.Status == ProvisioningStatus.Deleted)
                 {
-                    return method is "delete_amphora" or "failover_amphora" ? null : throw new FlowPreparationException($"{method}: amphora {id} not found");
+                    var id = IdOf(args, "amphora_id", "id") ?? throw new FlowPreparationException($"{method}: no amphora_id in the cast");
+                    var amp = await WaitForAsync(db => db.Amphorae.AsNoTracking().SingleOrDefaultAsync(a => a.Id == id, cancellationToken), true, cancellationToken).ConfigureAwait(false);
+                    if (amp is null || amp.Status == ProvisioningStatus.Deleted)
+                    {
+                        return method is "delete_amphora" or "failover_amphora" ? null : throw new FlowPreparationException($"{method}: amphora {id} not found");
+                    }
+                    store[StoreKeys.AmphoraId] = id;
+                    if (amp.LoadBalancerId is { } lbId)
+                    {
+                        store[StoreKeys.LoadBalancerId] = lbId;
+                        await using var db = _db();
+                        var topology = await db.LoadBalancers.Where(l => l.Id == lbId).Select(l => l.Topology).SingleOrDefaultAsync(cancellationToken).ConfigureAwait(false);
+                        store[StoreKeys.Topology] = topology ?? _settings.ControllerWorker.LoadbalancerTopology;
+                        store[Role] = amp.Role ?? AmphoraRoles.Standalone;
+                    }
+                    return store;
                 }
-                store[StoreKeys.AmphoraId] = id;
-                if (amp.LoadBalancerId is { } lbId)
-                {
-                    store[StoreKeys.LoadBalancerId] = lbId;
-                    await using var db = _db();
-                    var topology = await db.LoadBalancers.Where(l => l.Id == lbId).Select(l => l.Topology).SingleOrDefaultAsync(cancellationToken).ConfigureAwait(false);
-                    store[StoreKeys.Topology] = topology ?? _settings.ControllerWorker.LoadbalancerTopology;
-                    store[Role] = amp.Role ?? AmphoraRoles.Standalone;
-                }
-                return store;
-            }
 
             case "create_spare_amphora":
                 store[StoreKeys.Topology] = _settings.ControllerWorker.LoadbalancerTopology;
                 return store;
 
             case "batch_update_members":
-            {
-                var oldIds = IdsOf(args["old_members"], "member_id", "id");
-                var newIds = IdsOf(args["new_members"], "member_id", "id");
-                var updated = args["updated_members"] as JsonArray ?? [];
-                var updatedIds = IdsOf(updated, "member_id", "id");
-                var all = oldIds.Concat(newIds).Concat(updatedIds).Distinct().ToList();
-                if (all.Count == 0)
                 {
-                    return null;
+                    var oldIds = IdsOf(args["old_members"], "member_id", "id");
+                    var newIds = IdsOf(args["new_members"], "member_id", "id");
+                    var updated = args["updated_members"] as JsonArray ?? [];
+                    var updatedIds = IdsOf(updated, "member_id", "id");
+                    var all = oldIds.Concat(newIds).Concat(updatedIds).Distinct().ToList();
+                    if (all.Count == 0)
+                    {
+                        return null;
+                    }
+                    string? lbId = null;
+                    foreach (var id in all)
+                    {
+                        await using var db = _db();
+                        lbId ??= await WorkerDb.LoadBalancerOfAsync(db, ObjectKind.Member, id, cancellationToken).ConfigureAwait(false);
+                    }
+                    lbId ??= await WaitForAsync(db => WorkerDb.LoadBalancerOfAsync(db, ObjectKind.Member, all[0], cancellationToken), true, cancellationToken).ConfigureAwait(false);
+                    if (lbId is null)
+                    {
+                        throw new FlowPreparationException($"{method}: none of the members exists");
+                    }
+                    store[StoreKeys.LoadBalancerId] = lbId;
+                    store[StoreKeys.ObjectIds] = new JsonArray(all.Select(i => (JsonNode)i).ToArray());
+                    store[StoreKeys.DeletedIds] = new JsonArray(oldIds.Select(i => (JsonNode)i).ToArray());
+                    store[StoreKeys.NewMemberIds] = new JsonArray(newIds.Select(i => (JsonNode)i).ToArray());
+                    store[StoreKeys.UpdatedMembers] = updated.DeepClone();
+                    return store;
                 }
-                string? lbId = null;
-                foreach (var id in all)
-                {
-                    await using var db = _db();
-                    lbId ??= await WorkerDb.LoadBalancerOfAsync(db, ObjectKind.Member, id, cancellationToken).ConfigureAwait(false);
-                }
-                lbId ??= await WaitForAsync(db => WorkerDb.LoadBalancerOfAsync(db, ObjectKind.Member, all[0], cancellationToken), true, cancellationToken).ConfigureAwait(false);
-                if (lbId is null)
-                {
-                    throw new FlowPreparationException($"{method}: none of the members exists");
-                }
-                store[StoreKeys.LoadBalancerId] = lbId;
-                store[StoreKeys.ObjectIds] = new JsonArray(all.Select(i => (JsonNode)i).ToArray());
-                store[StoreKeys.DeletedIds] = new JsonArray(oldIds.Select(i => (JsonNode)i).ToArray());
-                store[StoreKeys.NewMemberIds] = new JsonArray(newIds.Select(i => (JsonNode)i).ToArray());
-                store[StoreKeys.UpdatedMembers] = updated.DeepClone();
-                return store;
-            }
 
             default:
-            {
-                var noun = method[(verb.Length + 1)..];
-                var source = verb switch
                 {
-                    "update" => args["original_" + noun],
-                    _ => args[noun],
-                } ?? args;
-                var k = kind!.Value;
-                var id = IdOf(source, StoreKeys.IdKey(k), k == ObjectKind.HealthMonitor ? "health_monitor_id" : StoreKeys.IdKey(k), "id")
-                    ?? throw new FlowPreparationException($"{method}: no {StoreKeys.IdKey(k)} in the cast");
-                var lbId = await WaitForAsync(db => WorkerDb.LoadBalancerOfAsync(db, k, id, cancellationToken), verb != "delete", cancellationToken).ConfigureAwait(false);
-                if (lbId is null)
-                {
-                    return verb == "delete" ? null : throw new FlowPreparationException($"{method}: {noun} {id} not found");
+                    var noun = method[(verb.Length + 1)..];
+                    var source = verb switch
+                    {
+                        "update" => args["original_" + noun],
+                        _ => args[noun],
+                    } ?? args;
+                    var k = kind!.Value;
+                    var id = IdOf(source, StoreKeys.IdKey(k), k == ObjectKind.HealthMonitor ? "health_monitor_id" : StoreKeys.IdKey(k), "id")
+                        ?? throw new FlowPreparationException($"{method}: no {StoreKeys.IdKey(k)} in the cast");
+                    var lbId = await WaitForAsync(db => WorkerDb.LoadBalancerOfAsync(db, k, id, cancellationToken), verb != "delete", cancellationToken).ConfigureAwait(false);
+                    if (lbId is null)
+                    {
+                        return verb == "delete" ? null : throw new FlowPreparationException($"{method}: {noun} {id} not found");
+                    }
+                    store[StoreKeys.LoadBalancerId] = lbId;
+                    store[StoreKeys.IdKey(k)] = id;
+                    store[StoreKeys.ObjectIds] = new JsonArray(id);
+                    if (verb == "update")
+                    {
+                        store[StoreKeys.UpdateDict] = args[noun + "_updates"]?.DeepClone();
+                    }
+                    if (verb == "delete")
+                    {
+                        store[StoreKeys.DeletedIds] = new JsonArray(id);
+                    }
+                    return store;
                 }
-                store[StoreKeys.LoadBalancerId] = lbId;
-                store[StoreKeys.IdKey(k)] = id;
-                store[StoreKeys.ObjectIds] = new JsonArray(id);
-                if (verb == "update")
-                {
-                    store[StoreKeys.UpdateDict] = args[noun + "_updates"]?.DeepClone();
-                }
-                if (verb == "delete")
-                {
-                    store[StoreKeys.DeletedIds] = new JsonArray(id);
-                }
-                return store;
-            }
         }
     }
 
@@ -221,18 +221,18 @@ public sealed class FlowCatalog
         switch (method)
         {
             case "create_load_balancer":
-            {
-                var graph = store[Graph]?.GetValue<bool>() ?? false;
-                return Flow.Linear(method,
-                    new LoadBalancerToErrorOnRevert(),
-                    new AllocateVip(),
-                    new UpdateLoadBalancerTopologyInDb(),
-                    store[AntiAffinity]?.GetValue<bool>() == true ? new ServerGroupCreate() : null,
-                    AmphoraeForTopology(topology, useSpare: true, "amp"),
-                    activeStandby ? new object[] { new CreateVrrpGroupForLb(), new AmphoraeVrrpUpdate() } : null,
-                    graph ? new object[] { new HandleMemberNetworks(), new AmphoraeUpdate() } : null,
-                    new MarkActiveInDb(ObjectKind.LoadBalancer, markSubobjects: graph));
-            }
+                {
+                    var graph = store[Graph]?.GetValue<bool>() ?? false;
+                    return Flow.Linear(method,
+                        new LoadBalancerToErrorOnRevert(),
+                        new AllocateVip(),
+                        new UpdateLoadBalancerTopologyInDb(),
+                        store[AntiAffinity]?.GetValue<bool>() == true ? new ServerGroupCreate() : null,
+                        AmphoraeForTopology(topology, useSpare: true, "amp"),
+                        activeStandby ? new object[] { new CreateVrrpGroupForLb(), new AmphoraeVrrpUpdate() } : null,
+                        graph ? new object[] { new HandleMemberNetworks(), new AmphoraeUpdate() } : null,
+                        new MarkActiveInDb(ObjectKind.LoadBalancer, markSubobjects: graph));
+                }
             case "update_load_balancer":
                 return Flow.Linear(method,
                     new LoadBalancerToErrorOnRevert(),
@@ -248,54 +248,54 @@ public sealed class FlowCatalog
                     new DeleteLoadBalancerAmphorae(),
                     new MarkLoadBalancerDeletedInDb());
             case "failover_load_balancer":
-            {
-                var plan = store["failover_plan"] as JsonArray ?? [];
-                var steps = new List<object?>();
-                var n = 0;
-                foreach (var step in plan.OfType<JsonObject>())
                 {
-                    var oldKey = step["old_key"]?.GetValue<string>();
-                    var role = step["role"]?.GetValue<string>();
-                    steps.Add(Flow.Linear($"replace-{n}",
-                        oldKey is null ? null : new MarkAmphoraPendingDeleteInDb(oldKey),
-                        role is null ? null : AmphoraSubflow($"amp_new_{n}", role, useSpare: false),
-                        oldKey is null ? null : new UnplugVipFromAmphora(oldKey),
-                        oldKey is null ? null : new DeleteAmphora(oldKey)));
-                    n++;
-                }
-                return Flow.Linear(method,
-                    new LoadBalancerToErrorOnRevert(),
-                    new AllocateVip(),
-                    new UpdateLoadBalancerTopologyInDb(),
-                    steps,
-                    activeStandby ? new object[] { new CreateVrrpGroupForLb() } : null,
-                    new HandleMemberNetworks(),
-                    new AmphoraeUpdate(),
-                    activeStandby ? new AmphoraeVrrpUpdate() : null,
-                    new MarkActiveInDb(ObjectKind.LoadBalancer, markSubobjects: true));
-            }
-            case "failover_amphora":
-            {
-                if (store[StoreKeys.LoadBalancerId] is null)
-                {
+                    var plan = store["failover_plan"] as JsonArray ?? [];
+                    var steps = new List<object?>();
+                    var n = 0;
+                    foreach (var step in plan.OfType<JsonObject>())
+                    {
+                        var oldKey = step["old_key"]?.GetValue<string>();
+                        var role = step["role"]?.GetValue<string>();
+                        steps.Add(Flow.Linear($"replace-{n}",
+                            oldKey is null ? null : new MarkAmphoraPendingDeleteInDb(oldKey),
+                            role is null ? null : AmphoraSubflow($"amp_new_{n}", role, useSpare: false),
+                            oldKey is null ? null : new UnplugVipFromAmphora(oldKey),
+                            oldKey is null ? null : new DeleteAmphora(oldKey)));
+                        n++;
+                    }
                     return Flow.Linear(method,
+                        new LoadBalancerToErrorOnRevert(),
+                        new AllocateVip(),
+                        new UpdateLoadBalancerTopologyInDb(),
+                        steps,
+                        activeStandby ? new object[] { new CreateVrrpGroupForLb() } : null,
+                        new HandleMemberNetworks(),
+                        new AmphoraeUpdate(),
+                        activeStandby ? new AmphoraeVrrpUpdate() : null,
+                        new MarkActiveInDb(ObjectKind.LoadBalancer, markSubobjects: true));
+                }
+            case "failover_amphora":
+                {
+                    if (store[StoreKeys.LoadBalancerId] is null)
+                    {
+                        return Flow.Linear(method,
+                            new AmphoraToErrorOnRevert(),
+                            new MarkAmphoraPendingDeleteInDb(StoreKeys.AmphoraId),
+                            new DeleteAmphora(StoreKeys.AmphoraId));
+                    }
+                    var role = store[Role]?.GetValue<string>() ?? AmphoraRoles.Standalone;
+                    return Flow.Linear(method,
+                        new LoadBalancerToErrorOnRevert(),
                         new AmphoraToErrorOnRevert(),
                         new MarkAmphoraPendingDeleteInDb(StoreKeys.AmphoraId),
-                        new DeleteAmphora(StoreKeys.AmphoraId));
+                        AmphoraSubflow("amp_replacement", role, useSpare: false),
+                        new UnplugVipFromAmphora(StoreKeys.AmphoraId),
+                        new DeleteAmphora(StoreKeys.AmphoraId),
+                        new HandleMemberNetworks(),
+                        new AmphoraeUpdate(),
+                        activeStandby ? new AmphoraeVrrpUpdate() : null,
+                        new MarkActiveInDb(ObjectKind.LoadBalancer, markSubobjects: true));
                 }
-                var role = store[Role]?.GetValue<string>() ?? AmphoraRoles.Standalone;
-                return Flow.Linear(method,
-                    new LoadBalancerToErrorOnRevert(),
-                    new AmphoraToErrorOnRevert(),
-                    new MarkAmphoraPendingDeleteInDb(StoreKeys.AmphoraId),
-                    AmphoraSubflow("amp_replacement", role, useSpare: false),
-                    new UnplugVipFromAmphora(StoreKeys.AmphoraId),
-                    new DeleteAmphora(StoreKeys.AmphoraId),
-                    new HandleMemberNetworks(),
-                    new AmphoraeUpdate(),
-                    activeStandby ? new AmphoraeVrrpUpdate() : null,
-                    new MarkActiveInDb(ObjectKind.LoadBalancer, markSubobjects: true));
-            }
             case "update_amphora_agent_config":
                 return Flow.Linear(method, new AmphoraAgentConfigUpdate());
             case "delete_amphora":

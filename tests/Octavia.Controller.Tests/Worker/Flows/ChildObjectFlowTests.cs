@@ -28,11 +28,26 @@ public sealed class ChildObjectFlowTests
     {
         var lb = await bed.CreateActiveLoadBalancerAsync();
         await using var db = bed.Db();
-        db.Pools.Add(new Pool { Id = "p1", LoadBalancerId = lb, Protocol = "HTTP", LbAlgorithm = "ROUND_ROBIN", ProvisioningStatus = ProvisioningStatus.Active,
-            Members = [new Member { Id = "m1", IpAddress = "198.18.41.5", ProtocolPort = 80, SubnetId = "sub-a", ProvisioningStatus = ProvisioningStatus.Active }] });
-        db.Listeners.Add(new Listener { Id = "l1", LoadBalancerId = lb, Protocol = "HTTP", ProtocolPort = 80, DefaultPoolId = "p1", ProvisioningStatus = ProvisioningStatus.Active,
+        db.Pools.Add(new Pool
+        {
+            Id = "p1",
+            LoadBalancerId = lb,
+            Protocol = "HTTP",
+            LbAlgorithm = "ROUND_ROBIN",
+            ProvisioningStatus = ProvisioningStatus.Active,
+            Members = [new Member { Id = "m1", IpAddress = "198.18.41.5", ProtocolPort = 80, SubnetId = "sub-a", ProvisioningStatus = ProvisioningStatus.Active }]
+        });
+        db.Listeners.Add(new Listener
+        {
+            Id = "l1",
+            LoadBalancerId = lb,
+            Protocol = "HTTP",
+            ProtocolPort = 80,
+            DefaultPoolId = "p1",
+            ProvisioningStatus = ProvisioningStatus.Active,
             L7Policies = [new L7Policy { Id = "lp1", Action = "REJECT", Position = 1, ProvisioningStatus = ProvisioningStatus.Active,
-                L7Rules = [new L7Rule { Id = "r1", Type = "PATH", CompareType = "STARTS_WITH", Value = "/a", ProvisioningStatus = ProvisioningStatus.Active }] }] });
+                L7Rules = [new L7Rule { Id = "r1", Type = "PATH", CompareType = "STARTS_WITH", Value = "/a", ProvisioningStatus = ProvisioningStatus.Active }] }]
+        });
         await db.SaveChangesAsync();
         return lb;
     }
@@ -285,9 +300,15 @@ public sealed class ChildObjectFlowTests
         var lb = await bed.SeedLoadBalancerAsync();
         await using (var db = bed.Db())
         {
-            db.Pools.Add(new Pool { Id = "gp", LoadBalancerId = lb, Protocol = "HTTP", LbAlgorithm = "ROUND_ROBIN",
+            db.Pools.Add(new Pool
+            {
+                Id = "gp",
+                LoadBalancerId = lb,
+                Protocol = "HTTP",
+                LbAlgorithm = "ROUND_ROBIN",
                 Members = [new Member { Id = "gm", IpAddress = "198.18.41.5", ProtocolPort = 80, SubnetId = "sub-a" }],
-                HealthMonitor = new HealthMonitor { Id = "ghm", Type = "HTTP", Delay = 5, Timeout = 3, RiseThreshold = 2, FallThreshold = 3 } });
+                HealthMonitor = new HealthMonitor { Id = "ghm", Type = "HTTP", Delay = 5, Timeout = 3, RiseThreshold = 2, FallThreshold = 3 }
+            });
             db.Listeners.Add(new Listener { Id = "gl", LoadBalancerId = lb, Protocol = "HTTP", ProtocolPort = 80, DefaultPoolId = "gp" });
             await db.SaveChangesAsync();
         }

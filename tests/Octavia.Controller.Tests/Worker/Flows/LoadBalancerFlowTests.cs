@@ -177,8 +177,15 @@ public sealed class LoadBalancerFlowTests
         var id = await bed.CreateActiveLoadBalancerAsync();
         await bed.SeedChildAsync(id, db =>
         {
-            db.Pools.Add(new Pool { Id = "p1", LoadBalancerId = id, Protocol = "HTTP", LbAlgorithm = "ROUND_ROBIN", ProvisioningStatus = ProvisioningStatus.Active,
-                Members = [new Member { Id = "m1", IpAddress = "198.18.41.5", ProtocolPort = 80, SubnetId = "sub-a", ProvisioningStatus = ProvisioningStatus.Active }] });
+            db.Pools.Add(new Pool
+            {
+                Id = "p1",
+                LoadBalancerId = id,
+                Protocol = "HTTP",
+                LbAlgorithm = "ROUND_ROBIN",
+                ProvisioningStatus = ProvisioningStatus.Active,
+                Members = [new Member { Id = "m1", IpAddress = "198.18.41.5", ProtocolPort = 80, SubnetId = "sub-a", ProvisioningStatus = ProvisioningStatus.Active }]
+            });
             db.Listeners.Add(new Listener { Id = "l1", LoadBalancerId = id, Protocol = "HTTP", ProtocolPort = 80, DefaultPoolId = "p1", ProvisioningStatus = ProvisioningStatus.Active });
         });
         await using (var db = bed.Db())
