@@ -1,6 +1,8 @@
 // Licensed under the Apache License, Version 2.0.
 
 using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Storage;
 using Octavia.Core.Model;
 using Octavia.Data;
 
@@ -57,6 +59,12 @@ internal sealed class HealthTestDatabase : IAsyncDisposable
         var result = new HealthTestDatabase(directory, new OctaviaDatabase(parsed)) { _server = engine != "sqlite" };
         try
         {
+            if (result._server)
+            {
+                // db-manage expects the database to exist, as upstream's does; make the empty one.
+                await using var db = result.Database.CreateContext();
+                await db.GetService<IRelationalDatabaseCreator>().CreateAsync(TestContext.Current.CancellationToken);
+            }
             await DatabaseSchema.UpgradeAsync(result.Database, cancellationToken: TestContext.Current.CancellationToken);
         }
         catch
