@@ -1,6 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.CommandLine;
+using Microsoft.EntityFrameworkCore;
 using Octavia.Core.Configuration;
 using Octavia.Data;
 
@@ -34,6 +35,10 @@ internal static class DbManageCommand
             {
                 Console.Out.WriteLine($"Running upgrade {previous ?? ""} -> {id}");
                 previous = id;
+            }
+            if (await EnsureFlowJobTableAsync(db.Url, ct).ConfigureAwait(false))
+            {
+                Console.Out.WriteLine("Created the worker's flow_job table");
             }
             var now = await DatabaseSchema.CurrentAsync(db, ct).ConfigureAwait(false);
             if (applied.Count == 0)
@@ -76,6 +81,33 @@ internal static class DbManageCommand
         }));
         command.Subcommands.Add(history);
         return command;
+    }
+
+    /// <summary>
+    /// The worker's <c>flow_job</c> table is not in the migrations yet (WorkerDbContext adds it to the
+    /// model); without it no worker started against a db-manage'd database can run a flow. Creates it with
+    /// the engine's own DDL for that model when it is missing.
+    /// </summary>
+    private static async Task<bool> EnsureFlowJobTableAsync(DatabaseUrl url, CancellationToken ct)
+    {
+        await using var context = WorkerDbContext.Factory(url)();
+        try
+        {
+            _ = await context.FlowJobs.AnyAsync(ct).ConfigureAwait(false);
+            return false;
+        }
+        catch (System.Data.Common.DbException)
+        {
+        }
+        var script = context.Database.GenerateCreateScript();
+        foreach (var statement in script.Split(";" + Environment.NewLine, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (statement.Contains("flow_job", StringComparison.Ordinal))
+            {
+                await context.Database.ExecuteSqlRawAsync(statement, ct).ConfigureAwait(false);
+            }
+        }
+        return true;
     }
 
     private static async Task<int> RunAsync(ParseResult parse, Option<string[]> configFile, Func<OctaviaDatabase, Task<int>> action)
