@@ -117,6 +117,12 @@ public sealed class MultiHostDeploymentTests : IAsyncLifetime
         var lbB = await CreateFullLoadBalancerAsync("omh-b", url2, url1);
         (await StatusAsync(url2, lbA)).ShouldBe("ACTIVE");
         (await StatusAsync(url1, lbB)).ShouldBe("ACTIVE");
+        // The stock client sees through either API what was made through the other (docs/multi-host.md step 5).
+        if (TestEnvironment.HasProgram("openstack"))
+        {
+            Cli(url2, "loadbalancer", "show", lbA.Lb, "-f", "value", "-c", "provisioning_status").Trim().ShouldBe("ACTIVE");
+            Cli(url1, "loadbalancer", "list", "-f", "value", "-c", "name").ShouldContain("omh-b");
+        }
 
         // Phase 2: one of each kind goes away. Worker 1 is killed while casts are in flight.
         await api2.StopAsync("TERM", TimeSpan.FromSeconds(30));
@@ -366,6 +372,13 @@ public sealed class MultiHostDeploymentTests : IAsyncLifetime
         var stderr = p.StandardError.ReadToEndAsync();
         p.WaitForExit();
         p.ExitCode.ShouldBe(0, $"{file} {string.Join(' ', args)}: {stdout.Result}{stderr.Result}");
+    }
+
+    private static string Cli(string endpoint, params string[] args)
+    {
+        var (code, output) = TestEnvironment.Run("openstack", ["--os-auth-type", "none", "--os-endpoint", endpoint, .. args]);
+        code.ShouldBe(0, $"openstack {string.Join(' ', args)}: {output}");
+        return output;
     }
 
     private static string Str(int port) => port.ToString(CultureInfo.InvariantCulture);
