@@ -3,9 +3,12 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Octavia.Api.Hosting;
+using Octavia.Controller.Messaging;
 using Octavia.Core.Configuration;
 using Octavia.Core.Drivers;
+using Octavia.Core.Messaging;
 using Octavia.Drivers.Network.Noop;
 
 namespace Octavia.Commands;
@@ -30,7 +33,19 @@ internal static class ApiCommand
                 Console.Error.WriteLine($"octavia api: [controller_worker] network_driver '{worker.NetworkDriver}' is not available to the API yet; use network_noop_driver");
                 return 1;
             }
-            var app = ApiHost.Build(config, services => services.AddSingleton<INetworkDriver, NoopNetworkDriver>());
+            var transportUrl = OptionBinder.Bind<DefaultOptions>(config).TransportUrl;
+            var topic = OptionBinder.Bind<OsloMessagingOptions>(config).Topic;
+            var app = ApiHost.Build(config, services =>
+            {
+                services.AddSingleton<INetworkDriver, NoopNetworkDriver>();
+                // The amphora provider casts to the workers over RabbitMQ; without transport_url it answers 500.
+                if (!string.IsNullOrEmpty(transportUrl))
+                {
+                    services.AddSingleton<IWorkerBus>(sp => new RabbitMqWorkerBus(
+                        new RabbitMqBusOptions { TransportUrl = transportUrl, Topic = string.IsNullOrEmpty(topic) ? "octavia_provisioning_v2" : topic },
+                        sp.GetRequiredService<ILoggerFactory>().CreateLogger<RabbitMqWorkerBus>()));
+                }
+            });
             ApiHost.PrepareDatabase(app);
             await app.StartAsync(ct).ConfigureAwait(false);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);

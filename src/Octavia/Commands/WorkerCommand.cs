@@ -5,6 +5,8 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Octavia.Controller.Worker;
 using Octavia.Core.Configuration;
+using Octavia.Drivers.Certificates;
+using Octavia.Drivers.Network.Noop;
 
 namespace Octavia.Commands;
 
@@ -58,8 +60,9 @@ internal static class WorkerDrivers
     public static DriverRegistry Create()
     {
         var registry = DriverRegistry.CreateDefault();
-        // Drivers of the other components register here, one line each, e.g.:
-        // registry.Network["network_noop_driver"] = c => new NoopNetworkDriver(...);
+        // Drivers of the other components register here, one line each.
+        registry.Network["network_noop_driver"] = _ => new NoopNetworkDriver();
+        registry.CertGenerator["local_cert_generator"] = c => new LocalCertGenerator(OptionBinder.Bind<CertificatesOptions>(c.Config), c.Time);
         return registry;
     }
 }

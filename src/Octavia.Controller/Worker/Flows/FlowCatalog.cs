@@ -83,6 +83,8 @@ public sealed class FlowCatalog
                         "failover_load_balancer" => args,
                         _ => args["loadbalancer"] ?? args["load_balancer"],
                     };
+                    // Our API casts the ids flat ({"loadbalancer_id": ...}), as for the other objects.
+                    source ??= args;
                     var id = IdOf(source, "loadbalancer_id", "load_balancer_id", "id")
                         ?? throw new FlowPreparationException($"{method}: no load balancer id in the cast");
                     var lb = await WaitForAsync(db => db.LoadBalancers.AsNoTracking().Include(l => l.Listeners).Include(l => l.Amphorae).SingleOrDefaultAsync(l => l.Id == id, cancellationToken), verb != "delete", cancellationToken).ConfigureAwait(false);
