@@ -6,7 +6,6 @@ using Microsoft.Extensions.Hosting;
 using Octavia.Api.Hosting;
 using Octavia.Core.Configuration;
 using Octavia.Core.Drivers;
-using Octavia.Drivers.Network.Noop;
 
 namespace Octavia.Commands;
 
@@ -24,13 +23,30 @@ internal static class ApiCommand
             {
                 return 1;
             }
-            var worker = OptionBinder.Bind<ControllerWorkerOptions>(config);
-            if (worker.NetworkDriver is not ("network_noop_driver" or "noop_driver"))
+            using var loggerFactory = ServiceHost.CreateLoggerFactory(config);
+            INetworkDriver network;
+            Core.Messaging.IWorkerBus? bus = null;
+            try
             {
-                Console.Error.WriteLine($"octavia api: [controller_worker] network_driver '{worker.NetworkDriver}' is not available to the API yet; use network_noop_driver");
+                network = ApiNetwork.Create(config, loggerFactory);
+                if (!string.IsNullOrEmpty(OptionBinder.Bind<DefaultOptions>(config).TransportUrl))
+                {
+                    bus = Buses.RabbitMq(config, loggerFactory);
+                }
+            }
+            catch (ConfigException ex)
+            {
+                Console.Error.WriteLine($"octavia api: {ex.Message}");
                 return 1;
             }
-            var app = ApiHost.Build(config, services => services.AddSingleton<INetworkDriver, NoopNetworkDriver>());
+            var app = ApiHost.Build(config, services =>
+            {
+                services.AddSingleton(network);
+                if (bus is not null)
+                {
+                    services.AddSingleton(bus);
+                }
+            });
             ApiHost.PrepareDatabase(app);
             await app.StartAsync(ct).ConfigureAwait(false);
             await app.WaitForShutdownAsync(ct).ConfigureAwait(false);

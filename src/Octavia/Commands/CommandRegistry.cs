@@ -14,9 +14,11 @@ internal static class CommandRegistry
         yield return AmphoraAgentCommand.Create();
         yield return WorkerCommand.Create();
         yield return AmphoraShellCommand.Create();
-        yield return HealthManagerCommand.Create();
-        yield return HousekeepingCommand.Create();
+        yield return HealthManagerCommand.Create(Buses.Factory);
+        yield return HousekeepingCommand.Create(Buses.Factory);
         yield return ApiCommand.Create();
         yield return CertsCommand.Create();
+        yield return AllInOneCommand.Create();
+        yield return LocalCleanupCommand.Create();
     }
 }
