@@ -1,7 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
 
@@ -25,13 +24,14 @@ internal static class Deployment
         return node as JsonObject ?? new JsonObject { ["items"] = node };
     }
 
-    /// <summary>GET with a short timeout; returns (status, body) or (0, error) when nothing answered.</summary>
-    public static async Task<(int Status, string Body)> GetAsync(string url, bool insecure = false)
+    /// <summary>GET with a short timeout (HTTPS trusts only a server certificate with <paramref name="expectedSubject"/>); returns (status, body) or (0, error) when nothing answered.</summary>
+    public static async Task<(int Status, string Body)> GetAsync(string url, string? expectedSubject = null)
     {
         using var handler = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, ConnectTimeout = TimeSpan.FromSeconds(3) };
-        if (insecure)
+        if (expectedSubject is not null)
         {
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+            // The listener's certificate is self-signed: trust exactly the one the test made.
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, cert, _, _) => cert?.Subject == expectedSubject;
         }
         using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(5) };
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
@@ -48,13 +48,13 @@ internal static class Deployment
     }
 
     /// <summary>Polls until <paramref name="accept"/> holds (haproxy reloads are asynchronous to the API's ACTIVE).</summary>
-    public static async Task<(int Status, string Body)> GetUntilAsync(string url, Func<int, string, bool> accept, bool insecure = false, int seconds = 20)
+    public static async Task<(int Status, string Body)> GetUntilAsync(string url, Func<int, string, bool> accept, string? expectedSubject = null, int seconds = 20)
     {
         var deadline = Stopwatch.StartNew();
         (int Status, string Body) last;
         do
         {
-            last = await GetAsync(url, insecure);
+            last = await GetAsync(url, expectedSubject);
             if (accept(last.Status, last.Body))
             {
                 return last;

@@ -51,7 +51,7 @@ public sealed class StackTests(ITestOutputHelper output)
                     .Trim().Split('\n')[^1].Trim();
                 reference.ShouldNotBeNullOrEmpty();
                 sh.Run($"openstack loadbalancer listener create --name tls1 --protocol TERMINATED_HTTPS --protocol-port 443 --default-tls-container-ref {reference} --default-pool pool1 --wait lb1");
-                var https = await Deployment.GetUntilAsync($"https://{lb.Vip}/", (s, _) => s == 200, insecure: true);
+                var https = await Deployment.GetUntilAsync($"https://{lb.Vip}/", (s, _) => s == 200, "CN=www.example.test");
                 https.Status.ShouldBe(200, https.Body);
                 https.Body.ShouldBeOneOf("web-1", "web-2");
             }
