@@ -13,6 +13,7 @@ using Octavia.Controller.Worker;
 using Octavia.Core.Configuration;
 using Octavia.Core.Drivers;
 using Octavia.Core.Messaging;
+using Microsoft.EntityFrameworkCore;
 using Octavia.Data;
 using Octavia.Drivers.Network.Local;
 
@@ -60,6 +61,7 @@ internal static partial class AllInOneCommand
                     var rabbit = Buses.RabbitMq(config, loggerFactory, workers);
                     (bus, consumer) = (rabbit, rabbit);
                 }
+                await WorkerSchema.EnsureFlowJobTableAsync(config, stop.Token).ConfigureAwait(false);
                 worker = new WorkerHost(config, WorkerDrivers.Create(), loggerFactory, time, consumer);
                 var network = worker.Services.GetRequiredService<INetworkDriver>();
                 if (network is LocalNetworkDriver local)
@@ -81,7 +83,7 @@ internal static partial class AllInOneCommand
                 await api.StartAsync(stop.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is DriverConfigException or ConfigException or ArgumentException or InvalidOperationException
-                or FileNotFoundException or IOException or System.Net.Sockets.SocketException or Drivers.Network.Local.LocalCommandException)
+                or FileNotFoundException or IOException or System.Net.Sockets.SocketException or System.Data.Common.DbException or Drivers.Network.Local.LocalCommandException)
             {
                 Console.Error.WriteLine($"octavia: all-in-one: {ex.Message}");
                 return 1;
@@ -184,5 +186,34 @@ internal static class ApiNetwork
             LocalDrivers.NetworkDriverName => LocalDrivers.Create(config, loggerFactory, TimeProvider.System).Network,
             _ => throw new ConfigException($"[controller_worker] network_driver: unknown driver '{name}' (known: {LocalDrivers.NetworkDriverName}, network_noop_driver)"),
         };
+    }
+}
+
+/// <summary>
+/// The worker's <c>flow_job</c> table. It is mapped only by the worker's context and has no migration yet
+/// (<c>db-manage upgrade head</c> does not create it), so the processes that run flows create it once.
+/// </summary>
+internal static class WorkerSchema
+{
+    public static async Task EnsureFlowJobTableAsync(OctaviaConfig config, CancellationToken cancellationToken)
+    {
+        var url = DatabaseUrl.Parse(OptionBinder.Bind<DatabaseOptions>(config).Connection);
+        await using var context = WorkerDbContext.Factory(url)();
+        try
+        {
+            await context.FlowJobs.AnyAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // Missing: created below.
+        }
+        var statements = context.Database.GenerateCreateScript()
+            .Split(";", StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(s => s.Contains("flow_job", StringComparison.Ordinal) && s.StartsWith("CREATE", StringComparison.Ordinal));
+        foreach (var statement in statements)
+        {
+            await context.Database.ExecuteSqlRawAsync(statement, cancellationToken).ConfigureAwait(false);
+        }
     }
 }

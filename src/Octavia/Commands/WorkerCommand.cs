@@ -41,9 +41,10 @@ internal static class WorkerCommand
             WorkerHost host;
             try
             {
+                await WorkerSchema.EnsureFlowJobTableAsync(config, stop.Token).ConfigureAwait(false);
                 host = new WorkerHost(config, WorkerDrivers.Create(), loggerFactory, TimeProvider.System);
             }
-            catch (Exception ex) when (ex is DriverConfigException or ConfigException or ArgumentException)
+            catch (Exception ex) when (ex is DriverConfigException or ConfigException or ArgumentException or System.Data.Common.DbException)
             {
                 Console.Error.WriteLine($"octavia: configuration error: {ex.Message}");
                 return 1;

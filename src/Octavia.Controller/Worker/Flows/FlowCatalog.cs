@@ -81,7 +81,7 @@ public sealed class FlowCatalog
                     "update_load_balancer" => args["original_load_balancer"] ?? args["load_balancer"],
                     "failover_load_balancer" => args,
                     _ => args["loadbalancer"] ?? args["load_balancer"],
-                };
+                } ?? args; // upstream's API casts create/delete with a top-level loadbalancer_id
                 var id = IdOf(source, "loadbalancer_id", "load_balancer_id", "id")
                     ?? throw new FlowPreparationException($"{method}: no load balancer id in the cast");
                 var lb = await WaitForAsync(db => db.LoadBalancers.AsNoTracking().Include(l => l.Listeners).Include(l => l.Amphorae).SingleOrDefaultAsync(l => l.Id == id, cancellationToken), verb != "delete", cancellationToken).ConfigureAwait(false);
