@@ -130,7 +130,7 @@ internal sealed partial class HaproxyManager(AgentSettings settings, AgentPaths 
             WorkingDirectory = paths.HaproxyDir(lbId),
         };
         // -db keeps the master in the foreground even when the config says "daemon", so it stays our child.
-        foreach (var a in new[] { "-W", "-db", "-S", Path.GetFileName(paths.MasterSocketPath(lbId)), "-p", paths.PidPath(lbId), "-f", configPath })
+        foreach (var a in new[] { "-W", "-db", "-S", "unix@" + Path.GetFileName(paths.MasterSocketPath(lbId)), "-p", paths.PidPath(lbId), "-f", configPath })
         {
             psi.ArgumentList.Add(a);
         }
