@@ -58,7 +58,7 @@ if [ -f "$state/octavia.pid" ] && kill -0 "$(cat "$state/octavia.pid")" 2>/dev/n
   kill "$(cat "$state/octavia.pid")"
   for _ in $(seq 1 50); do kill -0 "$(cat "$state/octavia.pid")" 2>/dev/null || break; sleep 0.2; done
 fi
-mkdir -p "$state/logs" "$state/keystone"
+mkdir -p "$state/logs" "$state/keystone" "$state/run"
 chmod 700 "$state"
 
 step "Certificates"

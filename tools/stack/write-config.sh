@@ -36,6 +36,9 @@ amp_active_retries = 60
 amp_active_wait_sec = 1
 
 [haproxy_amphora]
+# Where rendered haproxy.cfg puts the stats socket (the agent reads it from there); it must exist on
+# this host and stay short (sun_path), since local amphorae share the host's file system.
+base_path = $state/run
 client_cert = $state/certs/client.cert-and-key.pem
 server_ca = $state/certs/server_ca.cert.pem
 connection_max_retries = 120
