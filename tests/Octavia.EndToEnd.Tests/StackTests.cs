@@ -18,9 +18,15 @@ public sealed class StackCollection
 public sealed class StackTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan StackTimeout = TimeSpan.FromMinutes(4);
+    private readonly List<Deployment.Backend> _backends = [];
 
     [Fact]
-    public async Task StackSh_StockCli_BalancesHttpTerminatesTlsAndDeletesEverything()
+    public Task StackSh_StockCli_BalancesHttpAndDeletesEverything() => StackedScenarioAsync(tls: false);
+
+    [Fact]
+    public Task StackSh_TerminatedHttpsWithStoredCertificate_ServesTheMembers() => StackedScenarioAsync(tls: true);
+
+    private async Task StackedScenarioAsync(bool tls)
     {
         SkipUnlessReady();
         var repo = RepoRoot;
@@ -43,11 +49,11 @@ public sealed class StackTests(ITestOutputHelper output)
             var lb = await CreateBalancedLoadBalancerAsync(sh, "");
 
             // TERMINATED_HTTPS with a certificate stored by `octavia certs store` (the local cert manager).
-            var tls = Deployment.TempDir("oit-tls-");
-            try
+            var tlsDir = tls ? Deployment.TempDir("oit-tls-") : null;
+            if (tlsDir is { } dir)
             {
-                sh.Run($"openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=www.example.test -keyout {tls}/key.pem -out {tls}/cert.pem");
-                var reference = sh.Run($"bin/octavia certs store --config-file {state}/octavia.conf --cert {tls}/cert.pem --key {tls}/key.pem")
+                sh.Run($"openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=www.example.test -keyout {dir}/key.pem -out {dir}/cert.pem");
+                var reference = sh.Run($"bin/octavia certs store --config-file {state}/octavia.conf --cert {dir}/cert.pem --key {dir}/key.pem")
                     .Trim().Split('\n')[^1].Trim();
                 reference.ShouldNotBeNullOrEmpty();
                 sh.Run($"openstack loadbalancer listener create --name tls1 --protocol TERMINATED_HTTPS --protocol-port 443 --default-tls-container-ref {reference} --default-pool pool1 --wait lb1");
@@ -55,9 +61,9 @@ public sealed class StackTests(ITestOutputHelper output)
                 https.Status.ShouldBe(200, https.Body);
                 https.Body.ShouldBeOneOf("web-1", "web-2");
             }
-            finally
+            if (tlsDir is not null)
             {
-                Directory.Delete(tls, recursive: true);
+                Directory.Delete(tlsDir, recursive: true);
             }
 
             sh.Run("openstack loadbalancer delete --cascade --wait lb1");
@@ -66,6 +72,7 @@ public sealed class StackTests(ITestOutputHelper output)
         }
         finally
         {
+            _backends.ForEach(b => b.Dispose());
             sh.Try("./unstack.sh --purge", TimeSpan.FromMinutes(2));
             AssertNothingLeft(state);
             if (Directory.Exists(state))
@@ -100,6 +107,7 @@ public sealed class StackTests(ITestOutputHelper output)
         }
         finally
         {
+            _backends.ForEach(b => b.Dispose());
             sh.Try("./unstack.sh", TimeSpan.FromMinutes(2));
             AssertNothingLeft(clone);
             output.WriteLine($"scenario took {total.Elapsed.TotalSeconds:F1} s");
@@ -132,8 +140,11 @@ public sealed class StackTests(ITestOutputHelper output)
         var empty = await Deployment.GetUntilAsync($"http://{vip}/", (s, _) => s == 503);
         empty.Status.ShouldBe(503, empty.Body);
 
-        using var web1 = new Deployment.Backend("web-1");
-        using var web2 = new Deployment.Backend("web-2");
+        // They serve until the scenario ends (the TLS listener uses the same pool).
+        var web1 = new Deployment.Backend("web-1");
+        _backends.Add(web1);
+        var web2 = new Deployment.Backend("web-2");
+        _backends.Add(web2);
         sh.Run($"{prefix}openstack loadbalancer pool create --name pool1 --lb-algorithm ROUND_ROBIN --listener listener1 --protocol HTTP --wait");
         sh.Run($"{prefix}openstack loadbalancer member create --address {Deployment.TenantGateway} --protocol-port {web1.Port} --subnet-id private-subnet --wait pool1");
         sh.Run($"{prefix}openstack loadbalancer member create --address {Deployment.TenantGateway} --protocol-port {web2.Port} --subnet-id private-subnet --wait pool1");
