@@ -2,6 +2,7 @@
 
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,6 @@ using Octavia.Controller.Worker;
 using Octavia.Core.Configuration;
 using Octavia.Core.Drivers;
 using Octavia.Core.Messaging;
-using Microsoft.EntityFrameworkCore;
 using Octavia.Data;
 using Octavia.Drivers.Network.Local;
 
