@@ -42,6 +42,7 @@ public sealed class StackTests(ITestOutputHelper output)
         };
         var sh = new Shell(repo, env, output);
         var total = Stopwatch.StartNew();
+        string? tlsDir = null;
         try
         {
             sh.Run("./stack.sh", StackTimeout);
@@ -49,7 +50,7 @@ public sealed class StackTests(ITestOutputHelper output)
             var lb = await CreateBalancedLoadBalancerAsync(sh, "");
 
             // TERMINATED_HTTPS with a certificate stored by `octavia certs store` (the local cert manager).
-            var tlsDir = tls ? Deployment.TempDir("oit-tls-") : null;
+            tlsDir = tls ? Deployment.TempDir("oit-tls-") : null;
             if (tlsDir is { } dir)
             {
                 sh.Run($"openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=www.example.test -keyout {dir}/key.pem -out {dir}/cert.pem");
@@ -61,11 +62,6 @@ public sealed class StackTests(ITestOutputHelper output)
                 https.Status.ShouldBe(200, https.Body);
                 https.Body.ShouldBeOneOf("web-1", "web-2");
             }
-            if (tlsDir is not null)
-            {
-                Directory.Delete(tlsDir, recursive: true);
-            }
-
             sh.Run("openstack loadbalancer delete --cascade --wait lb1");
             AssertAmphoraGone(lb);
             output.WriteLine($"scenario took {total.Elapsed.TotalSeconds:F1} s");
@@ -73,6 +69,10 @@ public sealed class StackTests(ITestOutputHelper output)
         finally
         {
             _backends.ForEach(b => b.Dispose());
+            if (tlsDir is not null)
+            {
+                Directory.Delete(tlsDir, recursive: true);
+            }
             sh.Try("./unstack.sh --purge", TimeSpan.FromMinutes(2));
             AssertNothingLeft(state);
             if (Directory.Exists(state))
