@@ -8,7 +8,9 @@
 # Running it again restarts the services with the same state. ./unstack.sh stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-state="$root/.stack"
+# OCTAVIA_STACK_DIR / OCTAVIA_API_PORT / OCTAVIA_OPENRC let a test run a private deployment.
+state="${OCTAVIA_STACK_DIR:-$root/.stack}"
+openrc_file="${OCTAVIA_OPENRC:-$root/openrc}"
 conf="$state/octavia.conf"
 api_port="${OCTAVIA_API_PORT:-9876}"
 keystone=0
@@ -56,18 +58,27 @@ if [ -f "$state/octavia.pid" ] && kill -0 "$(cat "$state/octavia.pid")" 2>/dev/n
   kill "$(cat "$state/octavia.pid")"
   for _ in $(seq 1 50); do kill -0 "$(cat "$state/octavia.pid")" 2>/dev/null || break; sleep 0.2; done
 fi
-mkdir -p "$state/logs"
+mkdir -p "$state/logs" "$state/keystone" "$state/run"
 chmod 700 "$state"
 
 step "Certificates"
-if [ ! -f "$state/certs/client.cert-and-key.pem" ]; then
-  "$octavia" certs init --dir "$state/certs" >/dev/null
+if [ ! -f "$state/certs/client.cert-and-key.pem" ] || [ ! -f "$state/certs-octavia.conf" ]; then
+  # certs init prints the octavia.conf lines, including the generated key passphrases: keep them.
+  "$octavia" certs init --force --dir "$state/certs" > "$state/certs-octavia.conf.new"
+  chmod 600 "$state/certs-octavia.conf.new"
+  mv "$state/certs-octavia.conf.new" "$state/certs-octavia.conf"
   echo "created the server CA, the client CA and the controller's client certificate in $state/certs"
 else
   echo "reusing $state/certs"
 fi
-[ -f "$state/heartbeat_key" ] || openssl rand -hex 16 > "$state/heartbeat_key"
-[ -f "$state/ca_passphrase" ] || cp "$state/certs/passphrase" "$state/ca_passphrase" 2>/dev/null || true
+[ -f "$state/heartbeat_key" ] || (umask 077; openssl rand -hex 16 > "$state/heartbeat_key")
+
+if [ "$keystone" = 1 ]; then
+  step "Keystone (first time takes a minute)"
+  "$root/tools/keystone/setup.sh" --port "${KEYSTONE_PORT:-5000}" --state-dir "$state/keystone" \
+    --octavia-url "http://127.0.0.1:$api_port/" > "$state/keystone/setup.out" 2> >(tee -a "$state/logs/keystone-setup.log" >&2) \
+    || fail "keystone set-up failed; see $state/logs/keystone-setup.log"
+fi
 
 step "Writing $conf"
 . "$root/tools/stack/write-config.sh"
@@ -75,11 +86,6 @@ write_config
 
 step "Database"
 "$octavia" db-manage --config-file "$conf" upgrade head
-
-if [ "$keystone" = 1 ]; then
-  step "Keystone"
-  "$root/tools/keystone/setup.sh" --state "$state/keystone" --octavia-port "$api_port"
-fi
 
 step "Starting API, worker, health manager and housekeeper"
 setsid "$octavia" all-in-one --config-file "$conf" >>"$state/logs/octavia.log" 2>&1 < /dev/null &
@@ -99,7 +105,7 @@ cat <<TXT
 
 Octavia is up ($mode mode). Try:
 
-  source openrc
+  source $openrc_file
   openstack loadbalancer create --name lb1 --vip-subnet-id private-subnet --wait
   openstack loadbalancer show lb1
   openstack loadbalancer listener create --name listener1 --protocol HTTP --protocol-port 80 --wait lb1

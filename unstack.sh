@@ -3,7 +3,8 @@
 # bridges. Keeps .stack/ (certificates, database) unless --purge is given.
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-state="$root/.stack"
+state="${OCTAVIA_STACK_DIR:-$root/.stack}"
+openrc_file="${OCTAVIA_OPENRC:-$root/openrc}"
 purge=0
 [ "${1:-}" = "--purge" ] && purge=1
 
@@ -21,9 +22,9 @@ stop_pid() { # pidfile
 echo "==> stopping octavia"
 stop_pid "$state/octavia.pid"
 
-if [ -d "$state/local" ] && [ -x "$root/artifacts/bin/Octavia/release/octavia" ] && [ -f "$state/octavia.conf" ]; then
+if [ -f "$state/octavia.conf" ] && [ -x "$root/artifacts/bin/Octavia/release/octavia" ]; then
   echo "==> removing amphorae, namespaces, veths and bridges"
-  "$root/bin/octavia" local-cleanup --config-file "$state/octavia.conf" || true
+  "$root/bin/octavia" local-cleanup --config-file "$state/octavia.conf" || echo "unstack.sh: local-cleanup reported failures (see above)" >&2
 fi
 
 if [ -f "$state/keystone/keystone.pid" ]; then
@@ -32,7 +33,7 @@ if [ -f "$state/keystone/keystone.pid" ]; then
 fi
 
 if [ "$purge" = 1 ]; then
-  rm -rf "$state" "$root/openrc"
+  rm -rf "$state" "$openrc_file"
   echo "removed $state"
 fi
 echo "done"

@@ -44,6 +44,9 @@ public sealed class AgentSettings
     /// <summary><c>[amphora_agent] amphora_id</c>.</summary>
     public string? AmphoraId { get; init; }
 
+    /// <summary>Ours (<c>[amphora_agent] network_namespace</c>): null when unset, empty for loopback mode, else the namespace the agent runs in.</summary>
+    public string? NetworkNamespace { get; init; }
+
     /// <summary>Ours: the open-file limit HAProxy runs under; 0 = this process's hard RLIMIT_NOFILE.</summary>
     public int HaproxyFdLimit { get; init; }
 
@@ -71,6 +74,7 @@ public sealed class AgentSettings
             RequestReadTimeout = agent.AgentRequestReadTimeout,
             AmphoraId = agent.AmphoraId,
             HaproxyFdLimit = agent.HaproxyFdLimit,
+            NetworkNamespace = OptionBinder.Bind<LocalAgentOptions>(config).NetworkNamespace,
             ConfigFiles = config.Files,
             Mutable = MutableAgentSettings.FromConfig(config),
         };

@@ -89,10 +89,14 @@ public sealed class MultiHostDeploymentTests : IAsyncLifetime
             ["CA_PASSPHRASE"] = "omh-ca-" + suffix,
             ["SERVER_CERTS_KEY_PASSPHRASE"] = Guid.NewGuid().ToString("N"),
             ["HEARTBEAT_KEY"] = "omh-hb-" + suffix,
-            ["API1_HOST"] = "127.0.0.1", ["API1_PORT"] = Str(apiPorts[0]),
-            ["API2_HOST"] = "127.0.0.1", ["API2_PORT"] = Str(apiPorts[1]),
-            ["HM1_IP"] = "127.0.0.1", ["HM1_PORT"] = Str(hmPorts[0]),
-            ["HM2_IP"] = "127.0.0.1", ["HM2_PORT"] = Str(hmPorts[1]),
+            ["API1_HOST"] = "127.0.0.1",
+            ["API1_PORT"] = Str(apiPorts[0]),
+            ["API2_HOST"] = "127.0.0.1",
+            ["API2_PORT"] = Str(apiPorts[1]),
+            ["HM1_IP"] = "127.0.0.1",
+            ["HM1_PORT"] = Str(hmPorts[0]),
+            ["HM2_IP"] = "127.0.0.1",
+            ["HM2_PORT"] = Str(hmPorts[1]),
             // Short leases so a killed worker's flows are resumed quickly; slow noop drivers so a kill lands mid-flow.
             ["FLOW_LEASE_SECONDS"] = "4",
             ["NOOP_DRIVER_DELAY"] = "0.3",
@@ -176,17 +180,28 @@ public sealed class MultiHostDeploymentTests : IAsyncLifetime
         await WaitForStatusAsync(apiB, $"/v2/lbaas/loadbalancers/{lb}", "loadbalancer", "ACTIVE");
         var listener = await PostAsync(apiB, "/v2/lbaas/listeners", "listener", new JsonObject
         {
-            ["name"] = name + "-l", ["loadbalancer_id"] = lb, ["protocol"] = "HTTP", ["protocol_port"] = 80, ["project_id"] = Project,
+            ["name"] = name + "-l",
+            ["loadbalancer_id"] = lb,
+            ["protocol"] = "HTTP",
+            ["protocol_port"] = 80,
+            ["project_id"] = Project,
         });
         await WaitForStatusAsync(apiA, $"/v2/lbaas/loadbalancers/{lb}", "loadbalancer", "ACTIVE");
         var pool = await PostAsync(apiA, "/v2/lbaas/pools", "pool", new JsonObject
         {
-            ["name"] = name + "-p", ["listener_id"] = listener, ["protocol"] = "HTTP", ["lb_algorithm"] = "ROUND_ROBIN", ["project_id"] = Project,
+            ["name"] = name + "-p",
+            ["listener_id"] = listener,
+            ["protocol"] = "HTTP",
+            ["lb_algorithm"] = "ROUND_ROBIN",
+            ["project_id"] = Project,
         });
         await WaitForStatusAsync(apiB, $"/v2/lbaas/loadbalancers/{lb}", "loadbalancer", "ACTIVE");
         var member = await PostAsync(apiB, $"/v2/lbaas/pools/{pool}/members", "member", new JsonObject
         {
-            ["name"] = name + "-m", ["address"] = "198.18.0.10", ["protocol_port"] = 8080, ["project_id"] = Project,
+            ["name"] = name + "-m",
+            ["address"] = "198.18.0.10",
+            ["protocol_port"] = 8080,
+            ["project_id"] = Project,
         });
         await WaitForStatusAsync(apiA, $"/v2/lbaas/loadbalancers/{lb}", "loadbalancer", "ACTIVE");
         await WaitForStatusAsync(apiA, $"/v2/lbaas/listeners/{listener}", "listener", "ACTIVE");
@@ -213,7 +228,9 @@ public sealed class MultiHostDeploymentTests : IAsyncLifetime
     private Task<string> CreateLoadBalancerAsync(string api, string name) =>
         PostAsync(api, "/v2/lbaas/loadbalancers", "loadbalancer", new JsonObject
         {
-            ["name"] = name, ["vip_subnet_id"] = Subnet, ["project_id"] = Project,
+            ["name"] = name,
+            ["vip_subnet_id"] = Subnet,
+            ["project_id"] = Project,
         });
 
     private async Task<string> PostAsync(string api, string path, string root, JsonObject body)

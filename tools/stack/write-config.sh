@@ -1,9 +1,11 @@
 # Sourced by stack.sh: writes $conf for the all-in-one deployment from $state, $mode, $api_port, $keystone.
 write_config() {
-  local key passphrase hm_ip
+  local key ca_pass srv_pass hm_ip
   key="$(cat "$state/heartbeat_key")"
-  passphrase="$(cat "$state/certs/ca_passphrase" 2>/dev/null || true)"
-  if [ "$mode" = namespace ]; then hm_ip=198.18.0.1; else hm_ip=127.0.0.1; fi
+  ca_pass="$(sed -n 's/^ca_private_key_passphrase = //p' "$state/certs-octavia.conf")"
+  srv_pass="$(sed -n 's/^server_certs_key_passphrase = //p' "$state/certs-octavia.conf")"
+  # The management network's host address (docs/local-drivers.md): 127.64.0.1 is its loopback mapping.
+  if [ "$mode" = namespace ]; then hm_ip=198.18.0.1; else hm_ip=127.64.0.1; fi
   cat > "$conf" <<CONF
 # Written by stack.sh; rewritten on every run (edit stack.sh's tools/stack/write-config.sh instead).
 [DEFAULT]
@@ -34,6 +36,9 @@ amp_active_retries = 60
 amp_active_wait_sec = 1
 
 [haproxy_amphora]
+# Where rendered haproxy.cfg puts the stats socket (the agent reads it from there); it must exist on
+# this host and stay short (sun_path), since local amphorae share the host's file system.
+base_path = $state/run
 client_cert = $state/certs/client.cert-and-key.pem
 server_ca = $state/certs/server_ca.cert.pem
 connection_max_retries = 120
@@ -60,7 +65,8 @@ cert_generator = local_cert_generator
 cert_manager = local_cert_manager
 ca_certificate = $state/certs/server_ca.cert.pem
 ca_private_key = $state/certs/server_ca.key.pem
-ca_private_key_passphrase = $passphrase
+ca_private_key_passphrase = $ca_pass
+server_certs_key_passphrase = $srv_pass
 storage_path = $state/tls
 
 [local_compute]
@@ -68,17 +74,8 @@ mode = $mode
 state_dir = $state/local
 CONF
   if [ "$keystone" = 1 ]; then
-    cat >> "$conf" <<CONF
-
-[keystone_authtoken]
-www_authenticate_uri = http://127.0.0.1:${KEYSTONE_PORT:-5000}/v3
-auth_url = http://127.0.0.1:${KEYSTONE_PORT:-5000}/v3
-username = octavia
-password = $(cat "$state/keystone/octavia_password" 2>/dev/null || echo octavia)
-project_name = service
-user_domain_name = Default
-project_domain_name = Default
-CONF
+    # setup.sh's [keystone_authtoken] section (its [api_settings] line is already above).
+    { echo; sed -n '/^\[keystone_authtoken\]/,$p' "$state/keystone/octavia-keystone.conf"; } >> "$conf"
   fi
   chmod 600 "$conf"
 }

@@ -126,9 +126,11 @@ internal sealed partial class HaproxyManager(AgentSettings settings, AgentPaths 
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            // The master socket is bound relative to here: its absolute path can exceed sun_path's 108 bytes.
+            WorkingDirectory = paths.HaproxyDir(lbId),
         };
         // -db keeps the master in the foreground even when the config says "daemon", so it stays our child.
-        foreach (var a in new[] { "-W", "-db", "-S", paths.MasterSocketPath(lbId), "-p", paths.PidPath(lbId), "-f", configPath })
+        foreach (var a in new[] { "-W", "-db", "-S", "unix@" + Path.GetFileName(paths.MasterSocketPath(lbId)), "-p", paths.PidPath(lbId), "-f", configPath })
         {
             psi.ArgumentList.Add(a);
         }

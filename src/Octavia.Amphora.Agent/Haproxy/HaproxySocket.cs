@@ -8,7 +8,29 @@ namespace Octavia.Amphora.Agent.Haproxy;
 /// <summary>One command over an HAProxy stats or master CLI socket (upstream's <c>HAProxyQuery</c>).</summary>
 internal static class HaproxySocket
 {
+    // sun_path holds 108 bytes; a deep base_path (a local amphora's run directory) exceeds it.
+    private const int MaxSocketPath = 107;
+
     public static async Task<string> QueryAsync(string socketPath, string command, CancellationToken ct = default)
+    {
+        if (Encoding.UTF8.GetByteCount(socketPath) <= MaxSocketPath)
+        {
+            return await QueryShortAsync(socketPath, command, ct).ConfigureAwait(false);
+        }
+        // connect() follows symlinks, so a short link in /tmp reaches a socket whose own path is too long.
+        var link = Path.Combine(Path.GetTempPath(), "hasock-" + Guid.NewGuid().ToString("N")[..16]);
+        File.CreateSymbolicLink(link, socketPath);
+        try
+        {
+            return await QueryShortAsync(link, command, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            File.Delete(link);
+        }
+    }
+
+    private static async Task<string> QueryShortAsync(string socketPath, string command, CancellationToken ct)
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);

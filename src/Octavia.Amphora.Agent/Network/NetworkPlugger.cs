@@ -19,8 +19,11 @@ internal sealed class NetworkPlugger(AgentSettings settings, AgentPaths paths, I
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
 
-    /// <summary>True when the agent runs in its own network namespace.</summary>
-    public bool NamespaceMode { get; } = IpTool.InOwnNamespace();
+    /// <summary>
+    /// True when the agent runs in its own network namespace: <c>[amphora_agent] network_namespace</c> decides
+    /// when set (non-empty = namespace); only when unset is it guessed from <c>/proc/1/ns/net</c>.
+    /// </summary>
+    public bool NamespaceMode { get; } = settings.NetworkNamespace is null ? IpTool.InOwnNamespace() : settings.NetworkNamespace.Length > 0;
 
     private sealed record VipSpec(IPAddress Address, IPNetwork Subnet, string? Gateway, JsonArray HostRoutes);
 

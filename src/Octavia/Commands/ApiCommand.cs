@@ -3,13 +3,9 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Octavia.Api.Hosting;
-using Octavia.Controller.Messaging;
 using Octavia.Core.Configuration;
 using Octavia.Core.Drivers;
-using Octavia.Core.Messaging;
-using Octavia.Drivers.Network.Noop;
 
 namespace Octavia.Commands;
 
@@ -27,23 +23,28 @@ internal static class ApiCommand
             {
                 return 1;
             }
-            var worker = OptionBinder.Bind<ControllerWorkerOptions>(config);
-            if (worker.NetworkDriver is not ("network_noop_driver" or "noop_driver"))
+            using var loggerFactory = ServiceHost.CreateLoggerFactory(config);
+            INetworkDriver network;
+            Core.Messaging.IWorkerBus? bus = null;
+            try
             {
-                Console.Error.WriteLine($"octavia api: [controller_worker] network_driver '{worker.NetworkDriver}' is not available to the API yet; use network_noop_driver");
+                network = ApiNetwork.Create(config, loggerFactory);
+                if (!string.IsNullOrEmpty(OptionBinder.Bind<DefaultOptions>(config).TransportUrl))
+                {
+                    bus = Buses.RabbitMq(config, loggerFactory);
+                }
+            }
+            catch (ConfigException ex)
+            {
+                Console.Error.WriteLine($"octavia api: {ex.Message}");
                 return 1;
             }
-            var transportUrl = OptionBinder.Bind<DefaultOptions>(config).TransportUrl;
-            var topic = OptionBinder.Bind<OsloMessagingOptions>(config).Topic;
             var app = ApiHost.Build(config, services =>
             {
-                services.AddSingleton<INetworkDriver, NoopNetworkDriver>();
-                // The amphora provider casts to the workers over RabbitMQ; without transport_url it answers 500.
-                if (!string.IsNullOrEmpty(transportUrl))
+                services.AddSingleton(network);
+                if (bus is not null)
                 {
-                    services.AddSingleton<IWorkerBus>(sp => new RabbitMqWorkerBus(
-                        new RabbitMqBusOptions { TransportUrl = transportUrl, Topic = string.IsNullOrEmpty(topic) ? "octavia_provisioning_v2" : topic },
-                        sp.GetRequiredService<ILoggerFactory>().CreateLogger<RabbitMqWorkerBus>()));
+                    services.AddSingleton(bus);
                 }
             });
             ApiHost.PrepareDatabase(app);

@@ -5,7 +5,11 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Octavia.Controller.Worker;
 using Octavia.Core.Configuration;
+using Octavia.Core.Drivers;
+using Octavia.Drivers.Amphorae;
 using Octavia.Drivers.Certificates;
+using Octavia.Drivers.Compute.Local;
+using Octavia.Drivers.Network.Local;
 using Octavia.Drivers.Network.Noop;
 
 namespace Octavia.Commands;
@@ -39,7 +43,7 @@ internal static class WorkerCommand
             {
                 host = new WorkerHost(config, WorkerDrivers.Create(), loggerFactory, TimeProvider.System);
             }
-            catch (Exception ex) when (ex is DriverConfigException or ConfigException or ArgumentException)
+            catch (Exception ex) when (ex is DriverConfigException or ConfigException or ArgumentException or System.Data.Common.DbException)
             {
                 Console.Error.WriteLine($"octavia: configuration error: {ex.Message}");
                 return 1;
@@ -60,9 +64,22 @@ internal static class WorkerDrivers
     public static DriverRegistry Create()
     {
         var registry = DriverRegistry.CreateDefault();
-        // Drivers of the other components register here, one line each.
-        registry.Network["network_noop_driver"] = _ => new NoopNetworkDriver();
-        registry.CertGenerator["local_cert_generator"] = c => new LocalCertGenerator(OptionBinder.Bind<CertificatesOptions>(c.Config), c.Time);
+        // The local compute and network drivers must share one context (address book, mode), so the pair
+        // is built once per registry and handed out to whichever factory asks first.
+        (LocalComputeDriver Compute, LocalNetworkDriver Network)? local = null;
+        (LocalComputeDriver Compute, LocalNetworkDriver Network) Local(DriverContext c) =>
+            local ??= LocalDrivers.Create(c.Config, c.LoggerFactory, c.Time);
+        INetworkDriver? network = null;
+        registry.Compute[LocalDrivers.ComputeDriverName] = c => Local(c).Compute;
+        registry.Network[LocalDrivers.NetworkDriverName] = c => network = Local(c).Network;
+        registry.Network["network_noop_driver"] = c => network = new NoopNetworkDriver();
+        registry.Amphora["amphora_haproxy_rest_driver"] = c => new AmphoraRestDriver(
+            AmphoraRestDriverOptions.FromConfig(c.Config),
+            new LocalCertManager(c.Settings.Certificates),
+            c.Time,
+            c.LoggerFactory.CreateLogger<AmphoraRestDriver>(),
+            network);
+        registry.CertGenerator["local_cert_generator"] = c => new LocalCertGenerator(c.Settings.Certificates, c.Time);
         return registry;
     }
 }

@@ -22,9 +22,28 @@ public static class WorkerDb
     public static DateTime Now(FlowContext context) => context.Get<TimeProvider>().GetUtcNow().UtcDateTime;
 
     /// <summary>The load balancer with every child, untracked (what the amphora configuration is rendered from).</summary>
-    public static Task<LoadBalancer?> LoadGraphAsync(OctaviaDbContext db, string loadBalancerId, CancellationToken cancellationToken)
+    public static async Task<LoadBalancer?> LoadGraphAsync(OctaviaDbContext db, string loadBalancerId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(db);
+        var lb = await LoadGraphUnlinkedAsync(db, loadBalancerId, cancellationToken).ConfigureAwait(false);
+        if (lb is not null)
+        {
+            // No-tracking queries do not fix up references to already-loaded pools: link them by id, or a
+            // listener's default pool and L7 redirect pools are missing from the rendered configuration.
+            foreach (var listener in lb.Listeners)
+            {
+                listener.DefaultPool ??= lb.Pools.FirstOrDefault(p => p.Id == listener.DefaultPoolId);
+                foreach (var policy in listener.L7Policies)
+                {
+                    policy.RedirectPool ??= lb.Pools.FirstOrDefault(p => p.Id == policy.RedirectPoolId);
+                }
+            }
+        }
+        return lb;
+    }
+
+    private static Task<LoadBalancer?> LoadGraphUnlinkedAsync(OctaviaDbContext db, string loadBalancerId, CancellationToken cancellationToken)
+    {
         return db.LoadBalancers.AsNoTracking().AsSplitQuery()
             .Include(l => l.Vip)
             .Include(l => l.AdditionalVips)
