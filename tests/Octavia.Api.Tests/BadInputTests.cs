@@ -47,6 +47,7 @@ public sealed class BadInputTests : IAsyncLifetime
     [InlineData("/v2/lbaas/listeners", "{\"listener\": {\"protocol\": \"TERMINATED_HTTPS\", \"protocol_port\": 443, \"loadbalancer_id\": \"LB\", \"default_tls_container_ref\": \"c\", \"hsts_max_age\": -1}}", "hsts_max_age")]
     [InlineData("/v2/lbaas/listeners", "{\"listener\": {\"protocol\": \"HTTP\", \"protocol_port\": 84, \"loadbalancer_id\": \"LB\", \"allowed_cidrs\": [\"2001:db8::/32\"]}}", "IP version")]
     [InlineData("/v2/lbaas/loadbalancers", "{\"loadbalancer\": {\"vip_subnet_id\": \"3a1c2b47-8c3b-4f0b-9a07-0d7e4b2b8f11\", \"listeners\": [{\"protocol\": \"TCP\", \"protocol_port\": 22, \"allowed_cidrs\": [\"2001:db8::/32\"]}]}}", "IP version")]
+    [InlineData("/v2/lbaas/loadbalancers", "{\"loadbalancer\": {\"vip_subnet_id\": \"3a1c2b47-8c3b-4f0b-9a07-0d7e4b2b8f11\", \"additional_vips\": [{\"subnet_id\": \"4b1c2b47-8c3b-4f0b-9a07-0d7e4b2b8f11\"}]}}", "same network")]
     [InlineData("/v2/lbaas/pools", "{\"pool\": {\"protocol\": \"HTTP\", \"lb_algorithm\": \"ROUND_ROBIN\"}}", "listener or load balancer")]
     [InlineData("/v2/lbaas/pools", "{\"pool\": {\"protocol\": \"HTTP\", \"lb_algorithm\": \"RANDOM\", \"loadbalancer_id\": \"LB\"}}", "lb_algorithm")]
     [InlineData("/v2/lbaas/pools", "{\"pool\": {\"protocol\": \"HTTP\", \"lb_algorithm\": \"ROUND_ROBIN\", \"loadbalancer_id\": \"LB\", \"session_persistence\": {\"type\": \"APP_COOKIE\"}}}", "cookie_name")]

@@ -199,6 +199,10 @@ internal static class LoadBalancers
                 throw ApiException.BadRequest($"Duplicate VIP subnet(s) specified. Only one IP can be bound per subnet: {av.SubnetId}");
             }
             var subnet = await api.Network.GetSubnetAsync(av.SubnetId, ct) ?? throw ApiException.BadRequest($"Invalid additional_vips subnet_id: subnet {av.SubnetId} not found.");
+            if (vip.NetworkId is not null && subnet.NetworkId != vip.NetworkId)
+            {
+                throw ApiException.BadRequest("Validation failure: All VIP subnets must belong to the same network.");
+            }
             av.NetworkId = subnet.NetworkId;
             lb.AdditionalVips.Add(av);
         }
