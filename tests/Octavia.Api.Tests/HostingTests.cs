@@ -13,13 +13,13 @@ public sealed class HostingTests : IAsyncLifetime
     public async ValueTask DisposeAsync() => await _api.DisposeAsync();
 
     [Fact]
-    public async Task Root_ListsVersions_V226Current()
+    public async Task Root_ListsVersions_V227Current()
     {
         var (status, body) = await _api.GetAsync("/", project: null);
         status.ShouldBe(200);
         var versions = body!["versions"]!.AsArray();
-        versions.Count.ShouldBe(27);
-        ((string?)versions[^1]!["id"]).ShouldBe("v2.26");
+        versions.Count.ShouldBe(28);
+        ((string?)versions[^1]!["id"]).ShouldBe("v2.27");
         ((string?)versions[^1]!["status"]).ShouldBe("CURRENT");
         ((string?)versions[0]!["links"]![0]!["href"]).ShouldBe(_api.BaseUrl + "/v2");
     }

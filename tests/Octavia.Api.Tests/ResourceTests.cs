@@ -228,6 +228,52 @@ public class ResourceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ListLoadBalancers_WithChildrenAndTags_ShowsEachExactlyAsGetOne()
+    {
+        var lbId = await Api.CreateLoadBalancerAsync(tags: ["x", "a"]);
+        var (ls, l) = await Api.PostAsync("/v2/lbaas/listeners", Root("listener", new JsonObject { ["loadbalancer_id"] = lbId, ["protocol"] = "HTTP", ["protocol_port"] = 80 }));
+        ls.ShouldBe(201, l?.ToJsonString());
+        await Api.WaitActiveAsync($"/v2/lbaas/loadbalancers/{lbId}", "loadbalancer");
+        var (ps, p) = await Api.PostAsync("/v2/lbaas/pools", Root("pool", new JsonObject { ["loadbalancer_id"] = lbId, ["protocol"] = "HTTP", ["lb_algorithm"] = "ROUND_ROBIN" }));
+        ps.ShouldBe(201, p?.ToJsonString());
+        await Api.WaitActiveAsync($"/v2/lbaas/loadbalancers/{lbId}", "loadbalancer");
+        var other = await Api.CreateLoadBalancerAsync();
+
+        var (_, one) = await Api.GetAsync($"/v2/lbaas/loadbalancers/{lbId}");
+        var (_, list) = await Api.GetAsync("/v2/lbaas/loadbalancers");
+        var items = list!["loadbalancers"]!.AsArray();
+        items.Count.ShouldBe(2);
+        var listed = items.Single(i => (string?)i!["id"] == lbId)!;
+        listed.ToJsonString().ShouldBe(one!["loadbalancer"]!.ToJsonString());
+        listed["listeners"]!.AsArray().Count.ShouldBe(1);
+        listed["pools"]!.AsArray().Count.ShouldBe(1);
+        listed["tags"]!.AsArray().Select(t => (string?)t).ShouldBe(["a", "x"]);
+        var otherItem = items.Single(i => (string?)i!["id"] == other)!;
+        otherItem["listeners"]!.AsArray().ShouldBeEmpty();
+        otherItem["tags"]!.AsArray().ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task TerminatedHttpsListener_WithHsts_StoresAndShowsTheHstsFields()
+    {
+        var lbId = await Api.CreateLoadBalancerAsync();
+        var (s, body) = await Api.PostAsync("/v2/lbaas/listeners", Root("listener", new JsonObject
+        {
+            ["loadbalancer_id"] = lbId, ["protocol"] = "TERMINATED_HTTPS", ["protocol_port"] = 443,
+            ["default_tls_container_ref"] = "cert", ["hsts_max_age"] = 31536000, ["hsts_preload"] = true,
+        }));
+        s.ShouldBe(201, body?.ToJsonString());
+        var id = (string)body!["listener"]!["id"]!;
+        await Api.WaitActiveAsync($"/v2/lbaas/loadbalancers/{lbId}", "loadbalancer");
+        var (_, shown) = await Api.GetAsync($"/v2/lbaas/listeners/{id}");
+        ((int?)shown!["listener"]!["hsts_max_age"]).ShouldBe(31536000);
+        ((bool?)shown["listener"]!["hsts_preload"]).ShouldBe(true);
+        ((bool?)shown["listener"]!["hsts_include_subdomains"]).ShouldBe(false);
+        var (_, http) = await Api.PostAsync("/v2/lbaas/listeners", Root("listener", new JsonObject { ["loadbalancer_id"] = lbId, ["protocol"] = "HTTP", ["protocol_port"] = 80 }));
+        ((int?)http!["listener"]!["hsts_max_age"]).ShouldBeNull();
+    }
+
+    [Fact]
     public async Task ListenerPortConflict_SameL4Protocol_Returns409_UdpOnSamePortNeedsProvider()
     {
         var lbId = await Api.CreateLoadBalancerAsync();

@@ -1,5 +1,7 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Buffers;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
@@ -37,13 +39,34 @@ internal sealed class ApiServices(
     public INetworkDriver Network { get; } = network;
 }
 
+/// <summary>
+/// Writes a JSON tree straight to UTF-8 with a Content-Length (no intermediate string): the same bytes
+/// <c>ToJsonString()</c> gives, at a fraction of the allocations on large lists.
+/// </summary>
+internal sealed class JsonNodeResult(JsonNode body, int status) : IResult
+{
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            body.WriteTo(writer);
+        }
+        var response = httpContext.Response;
+        response.StatusCode = status;
+        response.ContentType = "application/json";
+        response.ContentLength = buffer.WrittenCount;
+        await response.Body.WriteAsync(buffer.WrittenMemory, httpContext.RequestAborted).ConfigureAwait(false);
+    }
+}
+
 /// <summary>Response helpers and the rules shared by every LBaaS resource.</summary>
 internal static class Common
 {
     public static readonly string[] BaseCreate = ["name", "description", "admin_state_up", "project_id", "tenant_id", "tags"];
 
-    public static IResult Json(JsonObject body, int status = StatusCodes.Status200OK) =>
-        Results.Content(body.ToJsonString(), "application/json", null, status);
+    public static IResult Json(JsonObject body, int status = StatusCodes.Status200OK) => new JsonNodeResult(body, status);
 
     /// <summary>One object under its root key, honouring <c>fields=</c>.</summary>
     public static IResult One(HttpContext http, ApiServices api, string root, JsonObject item, int status = StatusCodes.Status200OK) =>

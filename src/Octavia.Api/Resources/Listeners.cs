@@ -11,6 +11,7 @@ using Octavia.Api.Json;
 using Octavia.Api.Paging;
 using Octavia.Api.Policy;
 using Octavia.Core.Model;
+using Octavia.Data;
 
 namespace Octavia.Api.Resources;
 
@@ -22,7 +23,7 @@ internal static class Listeners
         "name", "description", "admin_state_up", "tags", "connection_limit", "default_pool_id", "default_tls_container_ref",
         "sni_container_refs", "client_authentication", "client_ca_tls_container_ref", "client_crl_container_ref", "insert_headers",
         "timeout_client_data", "timeout_member_connect", "timeout_member_data", "timeout_tcp_inspect", "allowed_cidrs",
-        "tls_ciphers", "tls_versions", "alpn_protocols",
+        "tls_ciphers", "tls_versions", "alpn_protocols", "hsts_max_age", "hsts_include_subdomains", "hsts_preload",
     ];
     public static readonly string[] Create = [.. s_update, "project_id", "tenant_id", "protocol", "protocol_port", "loadbalancer_id"];
     public static readonly string[] GraphCreate = [.. s_update, "protocol", "protocol_port", "default_pool", "l7policies"];
@@ -74,6 +75,7 @@ internal static class Listeners
                 await Common.CheckQuotaAsync(db, api, lb.ProjectId!, "listener", 1, http.RequestAborted);
                 var now = api.Store.Now;
                 var listener = Build(b, lb, api, now, graph: false);
+                CheckCidrsMatchVip(listener, await VipAddressAsync(db, lb.Id, http.RequestAborted));
                 await CheckPortAsync(db, lb.Id, listener, http.RequestAborted);
                 if (listener.DefaultPoolId is { } poolId)
                 {
@@ -98,6 +100,10 @@ internal static class Listeners
                 Common.RequireActive(l, "Listener");
                 Apply(b, l, api, create: false);
                 Validate(l, api);
+                if (b.Has("allowed_cidrs"))
+                {
+                    CheckCidrsMatchVip(l, await VipAddressAsync(db, lb.Id, http.RequestAborted));
+                }
                 if (b.Has("default_pool_id") && l.DefaultPoolId is { } poolId)
                 {
                     await CheckDefaultPoolAsync(db, lb.Id, l.Protocol, poolId, http.RequestAborted);
@@ -218,6 +224,18 @@ internal static class Listeners
             l.AllowedCidrs.Clear();
             l.AllowedCidrs.AddRange(cidrs.Select(c => IPNetwork.Parse(c).ToString()).Distinct().Select(c => new ListenerCidr { ListenerId = l.Id, Cidr = c }));
         }
+        if (b.Has("hsts_max_age"))
+        {
+            l.HstsMaxAge = b.Int("hsts_max_age", 0, int.MaxValue);
+        }
+        if (b.Has("hsts_include_subdomains") || create)
+        {
+            l.HstsIncludeSubdomains = b.Bool("hsts_include_subdomains") ?? false;
+        }
+        if (b.Has("hsts_preload") || create)
+        {
+            l.HstsPreload = b.Bool("hsts_preload") ?? false;
+        }
         if (b.Has("tls_ciphers"))
         {
             var ciphers = b.Str("tls_ciphers", 2048);
@@ -245,8 +263,36 @@ internal static class Listeners
         }
     }
 
+    private static Task<string?> VipAddressAsync(OctaviaDbContext db, string lbId, CancellationToken ct) =>
+        db.Vips.Where(v => v.LoadBalancerId == lbId).Select(v => v.IpAddress).FirstOrDefaultAsync(ct);
+
+    /// <summary>Upstream's rule: every allowed CIDR has the IP version of the VIP address.</summary>
+    public static void CheckCidrsMatchVip(Listener l, string? vipAddress)
+    {
+        if (vipAddress is null || !IPAddress.TryParse(vipAddress, out var vip))
+        {
+            return;
+        }
+        foreach (var cidr in l.AllowedCidrs.Select(c => c.Cidr))
+        {
+            if (IPNetwork.TryParse(cidr, out var net) && net.BaseAddress.AddressFamily != vip.AddressFamily)
+            {
+                throw ApiException.BadRequest($"Validation failure: CIDR {cidr} IP version incompatible with VIP {vipAddress} IP version.");
+            }
+        }
+    }
+
     private static void Validate(Listener l, ApiServices api)
     {
+        // v2.27: the two flags only qualify a max-age, and HSTS is a header of TLS-terminated HTTP only.
+        if ((l.HstsIncludeSubdomains == true || l.HstsPreload == true) && l.HstsMaxAge is null)
+        {
+            throw ApiException.BadRequest("Validation failure: HSTS configuration options hsts_include_subdomains and hsts_preload only make sense if hsts_max_age is set as well.");
+        }
+        if (l.Protocol != Protocols.TerminatedHttps && (l.HstsMaxAge is not null || l.HstsIncludeSubdomains == true || l.HstsPreload == true))
+        {
+            throw ApiException.BadRequest("Validation failure: The HSTS feature can only be used in combination with TERMINATED_HTTPS listeners.");
+        }
         var tlsRefs = l.TlsCertificateId is not null || l.SniContainers.Count > 0;
         if (l.Protocol is Protocols.Udp or Protocols.Sctp)
         {

@@ -30,15 +30,37 @@ internal static class LoadBalancers
         {
             var scope = Policies.ListScope(http, "loadbalancer");
             await using var db = api.Store.Read();
-            // Children are only listed by id here, so load id pairs instead of whole listener and pool rows.
-            var items = await Common.Scoped(db.LoadBalancers.Include(l => l.Vip).Include(l => l.AdditionalVips).Include(l => l.Tags).AsSplitQuery(), scope)
-                .Where(l => l.ProvisioningStatus != ProvisioningStatus.Deleted).ToListAsync(http.RequestAborted);
-            var listeners = (await Common.Scoped(db.Listeners, scope).Select(l => new { l.Id, l.LoadBalancerId }).ToListAsync(http.RequestAborted)).ToLookup(l => l.LoadBalancerId, l => l.Id);
-            var pools = (await Common.Scoped(db.Pools, scope).Select(p => new { p.Id, p.LoadBalancerId }).ToListAsync(http.RequestAborted)).ToLookup(p => p.LoadBalancerId, p => p.Id);
-            foreach (var lb in items)
+            // Two queries: the load balancers joined with their VIP, then every child id, tag and additional VIP
+            // as one UNION ALL of (kind, owner, value, extra) rows; children are only listed by id here.
+            var lbs = Common.Scoped(db.LoadBalancers.AsNoTracking(), scope).Where(l => l.ProvisioningStatus != ProvisioningStatus.Deleted);
+            var items = await lbs.Include(l => l.Vip).ToListAsync(http.RequestAborted);
+            var listenerRows = Common.Scoped(db.Listeners, scope).Select(l => new ChildRow { Kind = 0, Owner = l.LoadBalancerId, Value = l.Id, Extra = null });
+            var poolRows = Common.Scoped(db.Pools, scope).Select(p => new ChildRow { Kind = 1, Owner = p.LoadBalancerId, Value = p.Id, Extra = null });
+            var tagRows = db.Tags.Join(lbs, t => t.ResourceId, l => l.Id, (t, l) => new ChildRow { Kind = 2, Owner = t.ResourceId, Value = t.Value, Extra = null });
+            var vipRows = db.AdditionalVips.Join(lbs, v => v.LoadBalancerId, l => l.Id, (v, l) => new ChildRow { Kind = 3, Owner = v.LoadBalancerId, Value = v.SubnetId, Extra = v.IpAddress });
+            var children = await listenerRows.Concat(poolRows).Concat(tagRows).Concat(vipRows).ToListAsync(http.RequestAborted);
+            var byId = items.ToDictionary(l => l.Id, StringComparer.Ordinal);
+            foreach (var row in children)
             {
-                lb.Listeners = listeners[lb.Id].Select(id => new Listener { Id = id }).ToList();
-                lb.Pools = pools[lb.Id].Select(id => new Pool { Id = id }).ToList();
+                if (row.Owner is null || !byId.TryGetValue(row.Owner, out var lb))
+                {
+                    continue;
+                }
+                switch (row.Kind)
+                {
+                    case 0:
+                        lb.Listeners.Add(new Listener { Id = row.Value });
+                        break;
+                    case 1:
+                        lb.Pools.Add(new Pool { Id = row.Value });
+                        break;
+                    case 2:
+                        lb.Tags.Add(new Tag { ResourceId = lb.Id, Value = row.Value });
+                        break;
+                    default:
+                        lb.AdditionalVips.Add(new AdditionalVip { LoadBalancerId = lb.Id, SubnetId = row.Value, IpAddress = row.Extra });
+                        break;
+                }
             }
             return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(Views.LoadBalancer), "loadbalancers", "loadbalancers_links", Views.LoadBalancerAttributes));
         });
@@ -177,6 +199,10 @@ internal static class LoadBalancers
                 throw ApiException.BadRequest($"Duplicate VIP subnet(s) specified. Only one IP can be bound per subnet: {av.SubnetId}");
             }
             var subnet = await api.Network.GetSubnetAsync(av.SubnetId, ct) ?? throw ApiException.BadRequest($"Invalid additional_vips subnet_id: subnet {av.SubnetId} not found.");
+            if (vip.NetworkId is not null && subnet.NetworkId != vip.NetworkId)
+            {
+                throw ApiException.BadRequest("Validation failure: All VIP subnets must belong to the same network.");
+            }
             av.NetworkId = subnet.NetworkId;
             lb.AdditionalVips.Add(av);
         }
@@ -334,6 +360,7 @@ internal static class LoadBalancers
         foreach (var lbody in listenerBodies)
         {
             var listener = Listeners.Build(lbody, lb, api, now, graph: true);
+            Listeners.CheckCidrsMatchVip(listener, lb.Vip?.IpAddress);
             if (lb.Listeners.Any(x => x.ProtocolPort == listener.ProtocolPort && (x.Protocol is Protocols.Udp or Protocols.Sctp ? x.Protocol : "TCP") == (listener.Protocol is Protocols.Udp or Protocols.Sctp ? listener.Protocol : "TCP")))
             {
                 throw ApiException.Conflict($"Another Listener on this Load Balancer is already using protocol_port {listener.ProtocolPort}");
@@ -401,4 +428,13 @@ internal static class LoadBalancers
         }).ToArray());
         return tree;
     }
+}
+
+/// <summary>One row of the list endpoint's child query.</summary>
+internal sealed class ChildRow
+{
+    public int Kind { get; init; }
+    public string? Owner { get; init; }
+    public string Value { get; init; } = "";
+    public string? Extra { get; init; }
 }

@@ -76,6 +76,9 @@ internal static class Views
         ["tls_ciphers"] = l.TlsCiphers,
         ["tls_versions"] = StringsOrNull(l.TlsVersions),
         ["alpn_protocols"] = StringsOrNull(l.AlpnProtocols),
+        ["hsts_max_age"] = l.HstsMaxAge,
+        ["hsts_include_subdomains"] = l.HstsIncludeSubdomains ?? false,
+        ["hsts_preload"] = l.HstsPreload ?? false,
     };
 
     public static JsonObject Pool(Pool p, IEnumerable<string> listenerIds) => new()
