@@ -39,6 +39,7 @@ amp_active_wait_sec = 1
 # Where rendered haproxy.cfg puts the stats socket (the agent reads it from there); it must exist on
 # this host and stay short (sun_path), since local amphorae share the host's file system.
 base_path = $state/run
+base_cert_dir = $state/run/certs
 client_cert = $state/certs/client.cert-and-key.pem
 server_ca = $state/certs/server_ca.cert.pem
 connection_max_retries = 120

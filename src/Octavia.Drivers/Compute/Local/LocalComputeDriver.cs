@@ -273,7 +273,8 @@ public sealed partial class LocalComputeDriver : IComputeDriver
         // Telling beats guessing: /proc/1/ns/net, the usual reference, is unreadable in some containers.
         text = IniText.Set(text, "amphora_agent", "network_namespace", _context.Mode == LocalMode.Namespace ? LinkTool.NamespaceName(amphoraId) : "");
         text = IniText.Set(text, "haproxy_amphora", "base_path", Path.Combine(dir, "lb"));
-        text = IniText.Set(text, "haproxy_amphora", "base_cert_dir", Path.Combine(dir, "certs"));
+        // base_cert_dir stays the controller's: the rendered haproxy.cfg names certificate files by that
+        // path (base_cert_dir/lb_id/...), as upstream's amphorae share the controller's setting.
         if (_context.Mode == LocalMode.Loopback)
         {
             text = IniText.Set(text, "haproxy_amphora", "bind_host", managementIp);
