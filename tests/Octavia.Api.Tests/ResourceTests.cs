@@ -259,8 +259,12 @@ public class ResourceTests : IAsyncLifetime
         var lbId = await Api.CreateLoadBalancerAsync();
         var (s, body) = await Api.PostAsync("/v2/lbaas/listeners", Root("listener", new JsonObject
         {
-            ["loadbalancer_id"] = lbId, ["protocol"] = "TERMINATED_HTTPS", ["protocol_port"] = 443,
-            ["default_tls_container_ref"] = "cert", ["hsts_max_age"] = 31536000, ["hsts_preload"] = true,
+            ["loadbalancer_id"] = lbId,
+            ["protocol"] = "TERMINATED_HTTPS",
+            ["protocol_port"] = 443,
+            ["default_tls_container_ref"] = "cert",
+            ["hsts_max_age"] = 31536000,
+            ["hsts_preload"] = true,
         }));
         s.ShouldBe(201, body?.ToJsonString());
         var id = (string)body!["listener"]!["id"]!;
