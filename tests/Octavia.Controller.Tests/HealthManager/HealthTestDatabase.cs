@@ -37,25 +37,6 @@ internal sealed class HealthTestDatabase : IAsyncDisposable
             _ => throw new ArgumentOutOfRangeException(nameof(engine)),
         };
         var parsed = DatabaseUrl.Parse(url);
-        if (parsed.Engine == DatabaseEngine.PostgreSql)
-        {
-            // main's URL parser builds a string Npgsql's admin connection cannot read; the data helper replaces it.
-            var uri = new Uri(url);
-            var user = uri.UserInfo.Split(':');
-            parsed = parsed with
-            {
-                ConnectionString = new Npgsql.NpgsqlConnectionStringBuilder { Host = uri.Host, Port = uri.Port, Username = user[0], Password = user[1], Database = name }.ConnectionString,
-            };
-        }
-        else if (parsed.Engine == DatabaseEngine.MySql)
-        {
-            var uri = new Uri(url.Replace("+pymysql", "", StringComparison.Ordinal));
-            var user = uri.UserInfo.Split(':');
-            parsed = parsed with
-            {
-                ConnectionString = new MySql.Data.MySqlClient.MySqlConnectionStringBuilder { Server = uri.Host, Port = (uint)uri.Port, UserID = user[0], Password = user[1], Database = name }.ConnectionString,
-            };
-        }
         var result = new HealthTestDatabase(directory, new OctaviaDatabase(parsed)) { _server = engine != "sqlite" };
         try
         {
