@@ -143,7 +143,7 @@ public sealed class WorkerProcessTests : IAsyncLifetime
             lbs.Add(id);
             await using (var ctx = db())
             {
-                ctx.LoadBalancers.Add(new LoadBalancer { Id = id, ProjectId = "owk", ProvisioningStatus = ProvisioningStatus.PendingCreate, Vip = new Vip { LoadBalancerId = id, SubnetId = "sub", NetworkId = "net" } });
+                ctx.LoadBalancers.Add(new LoadBalancer { Id = id, ProjectId = "owk", ProvisioningStatus = ProvisioningStatus.PendingCreate, Vip = new Vip { LoadBalancerId = id, SubnetId = Guid.NewGuid().ToString(), NetworkId = Guid.NewGuid().ToString() } });
                 await ctx.SaveChangesAsync(TestContext.Current.CancellationToken);
             }
             var args = new JsonObject { ["loadbalancer"] = new JsonObject { ["loadbalancer_id"] = id } };
