@@ -51,12 +51,28 @@ internal static class TestEnvironment
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':')
             .Any(dir => File.Exists(Path.Combine(dir, program)));
 
-    /// <summary>A TCP port that was free on <paramref name="address"/> a moment ago.</summary>
+    private static readonly HashSet<int> s_handedOut = [];
+
+    /// <summary>
+    /// A TCP port that was free on <paramref name="address"/> a moment ago, never one this process was
+    /// given before: the kernel may return the same free port twice, and HAProxy's SO_REUSEPORT would then
+    /// let two listeners of one test share it.
+    /// </summary>
     public static int FreeTcpPort(string address = "127.0.0.1")
     {
-        using var listener = new TcpListener(IPAddress.Parse(address), 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Parse(address), 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            lock (s_handedOut)
+            {
+                if (s_handedOut.Add(port))
+                {
+                    return port;
+                }
+            }
+        }
     }
 
     /// <summary>A UDP port that was free on <paramref name="address"/> a moment ago.</summary>
