@@ -8,7 +8,8 @@
 # Running it again restarts the services with the same state. ./unstack.sh stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# OCTAVIA_STACK_DIR / OCTAVIA_API_PORT / OCTAVIA_OPENRC let a test run a private deployment.
+# OCTAVIA_STACK_DIR / OCTAVIA_API_PORT / OCTAVIA_OPENRC let a test run a private deployment;
+# OCTAVIA_STACK_EXTRA_CONF names an INI file appended to octavia.conf (its options win).
 state="${OCTAVIA_STACK_DIR:-$root/.stack}"
 openrc_file="${OCTAVIA_OPENRC:-$root/openrc}"
 conf="$state/octavia.conf"

@@ -74,6 +74,10 @@ storage_path = $state/tls
 mode = $mode
 state_dir = $state/local
 CONF
+  if [ -n "${OCTAVIA_STACK_EXTRA_CONF:-}" ]; then
+    # Later lines win per option: a test (or an operator) overrides networks, bridges, ports, topology.
+    { echo; echo "# From OCTAVIA_STACK_EXTRA_CONF=$OCTAVIA_STACK_EXTRA_CONF"; cat "$OCTAVIA_STACK_EXTRA_CONF"; } >> "$conf"
+  fi
   if [ "$keystone" = 1 ]; then
     # setup.sh's [keystone_authtoken] section (its [api_settings] line is already above).
     { echo; sed -n '/^\[keystone_authtoken\]/,$p' "$state/keystone/octavia-keystone.conf"; } >> "$conf"
