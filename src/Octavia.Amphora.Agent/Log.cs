@@ -75,4 +75,10 @@ internal static partial class Log
 
     [LoggerMessage(7051, LogLevel.Information, "Agent configuration reloaded from {Path}")]
     public static partial void ConfigUpdated(ILogger logger, string path);
+
+    [LoggerMessage(7060, LogLevel.Debug, "Load balancer {LbId}: announced {Count} VIP address(es) with GARP/NA")]
+    public static partial void VipsAnnounced(ILogger logger, string lbId, int count);
+
+    [LoggerMessage(7061, LogLevel.Debug, "Load balancer {LbId}: VIP advertisement failed ({Reason}); this amphora may not hold the VIP")]
+    public static partial void VipAnnouncementFailed(ILogger logger, string lbId, string reason);
 }

@@ -141,7 +141,7 @@ internal static partial class AgentApi
         return Reply.Text(text, AgentFiles.Md5Hex(Encoding.UTF8.GetBytes(text)));
     }
 
-    private static async Task<Reply> StartStopLbObject(string object_id, string action, HaproxyManager haproxy, KeepalivedManager keepalived, AgentPaths paths, AgentSettings settings, CancellationToken ct)
+    private static async Task<Reply> StartStopLbObject(string object_id, string action, HaproxyManager haproxy, KeepalivedManager keepalived, AgentPaths paths, AgentSettings settings, ILogger<HaproxyManager> logger, CancellationToken ct)
     {
         action = action.ToLowerInvariant();
         if (!Actions.Contains(action))
@@ -190,9 +190,28 @@ internal static partial class AgentApi
         {
             return Reply.Message(500, $"Error {effective}ing haproxy", outcome.Output);
         }
+        if (effective != "stop" && settings.Mutable.Topology != "ACTIVE_STANDBY")
+        {
+            await AnnounceVipsAsync(object_id, paths, logger, ct);
+        }
         return effective == "start"
             ? Reply.Message(202, "OK", $"Configuration file is valid\nhaproxy daemon for {object_id} started")
             : Reply.Message(202, "OK", $"Listener {object_id} {effective}ed");
+    }
+
+    /// <summary>GARP / NA for the listeners' addresses (keepalived announces them in ACTIVE_STANDBY); failures only log, as upstream.</summary>
+    private static async Task AnnounceVipsAsync(string lbId, AgentPaths paths, ILogger logger, CancellationToken ct)
+    {
+        try
+        {
+            var addresses = HaproxyConfigFile.BindAddresses(await File.ReadAllTextAsync(paths.ConfigPath(lbId), ct));
+            var sent = await IpAdvertisement.AnnounceAsync(addresses, ct);
+            Log.VipsAnnounced(logger, lbId, sent);
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        {
+            Log.VipAnnouncementFailed(logger, lbId, ex.Message);
+        }
     }
 
     private static async Task<Reply> DeleteLbObject(string object_id, HaproxyManager haproxy, KeepalivedManager keepalived, AgentPaths paths, CancellationToken ct)

@@ -50,6 +50,25 @@ internal static partial class HaproxyConfigFile
         return null;
     }
 
+    /// <summary>The addresses of the <c>bind</c> lines (upstream's <c>get_haproxy_vip_addresses</c>); wildcards and names are skipped.</summary>
+    public static IReadOnlyList<System.Net.IPAddress> BindAddresses(string config)
+    {
+        var result = new List<System.Net.IPAddress>();
+        foreach (Match m in BindAddress().Matches(config))
+        {
+            var text = m.Groups[1].Value;
+            var at = text.IndexOf('@', StringComparison.Ordinal);
+            text = text[(at + 1)..];
+            var colon = text.LastIndexOf(':');
+            if (colon > 0 && System.Net.IPAddress.TryParse(text[..colon].Trim('[', ']'), out var address)
+                && !address.Equals(System.Net.IPAddress.Any) && !address.Equals(System.Net.IPAddress.IPv6Any))
+            {
+                result.Add(address);
+            }
+        }
+        return result;
+    }
+
     /// <summary>Number of <c>bind</c> lines (each holds a descriptor).</summary>
     public static int BindCount(string config) => BindLine().Count(config);
 
@@ -104,6 +123,9 @@ internal static partial class HaproxyConfigFile
 
     [GeneratedRegex(@"^\s+maxconn\s+(\d{1,15})\s*$", RegexOptions.Multiline)]
     private static partial Regex MaxconnLine();
+
+    [GeneratedRegex(@"^\s+bind\s+([^\s,]+)", RegexOptions.Multiline)]
+    private static partial Regex BindAddress();
 
     [GeneratedRegex(@"^\s+bind\s", RegexOptions.Multiline)]
     private static partial Regex BindLine();

@@ -63,4 +63,28 @@ public sealed class HaproxyConfigFileTests
         stripped.ShouldNotContain("group nogroup");
         stripped.ShouldContain("user nobody");
     }
+
+    [Fact]
+    public void BindAddresses_AreTheVipsUpstreamAnnounces()
+    {
+        HaproxyConfigFile.BindAddresses("""
+            frontend a
+                bind 198.18.10.20:443 ssl crt-list /x
+                bind 2001:db8::5:80
+                bind ipv6@[2001:db8::6]:81,198.18.10.21:82
+                bind 0.0.0.0:8080
+                bind *:8081
+            """).Select(a => a.ToString()).ShouldBe(["198.18.10.20", "2001:db8::5", "2001:db8::6"]);
+    }
+
+    [Fact]
+    public void GratuitousArpFrame_IsABroadcastRequestForTheVip()
+    {
+        byte[] mac = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+        var frame = Octavia.Amphora.Agent.Network.IpAdvertisement.GratuitousArpFrame(mac, System.Net.IPAddress.Parse("198.18.10.20"));
+        Convert.ToHexString(frame).ShouldBe(
+            "FFFFFFFFFFFF" + "021122334455" + "0806" +                 // Ethernet: broadcast, from the amphora, ARP
+            "0001" + "0800" + "06" + "04" + "0001" +                   // Ethernet/IPv4, request
+            "021122334455" + "C6120A14" + "FFFFFFFFFFFF" + "C6120A14"); // sender = target = the VIP
+    }
 }

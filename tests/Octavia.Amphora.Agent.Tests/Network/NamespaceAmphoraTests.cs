@@ -74,6 +74,12 @@ public sealed class NamespaceAmphoraTests
         ns.Routes().ShouldContain("203.0.113.0/24 via 198.18.10.17 dev eth1 onlink");
         ns.Routes("table", "1").ShouldContain("198.18.10.16/28 dev eth1 scope link src 198.18.10.20");
 
+        // A neighbour that still maps the VIP to another amphora's MAC (as after a failover); Linux only lets a
+        // gratuitous ARP override an entry older than locktime (1 s).
+        var hostVipLink = "oagv" + ns.Name[3..];
+        TestEnvironment.Run("ip", "neigh", "replace", "198.18.10.20", "lladdr", "02:00:00:00:00:aa", "dev", hostVipLink, "nud", "stale").ExitCode.ShouldBe(0);
+        var staleSince = Stopwatch.StartNew();
+
         var again = await agent.Client.PostAsync("/1.0/plug/vip/198.18.10.20", new StringContent(vipBody.ToJsonString()), Ct);
         again.StatusCode.ShouldBe(HttpStatusCode.Conflict);
         (await again.BodyAsync()).ToJsonString().ShouldBe("{\"message\":\"Interface already exists\"}");
@@ -112,7 +118,17 @@ public sealed class NamespaceAmphoraTests
         var config = TestConfigs.Haproxy(agent.BasePath, lb, listener, Guid.NewGuid().ToString(), Guid.NewGuid().ToString(), 8080, backend.Port, bindAddress: "198.18.10.20")
             .Replace("127.0.0.1:" + backend.Port, "198.18.10.33:" + backend.Port, StringComparison.Ordinal);
         (await agent.PutTextAsync($"/1.0/loadbalancer/{agent.AmphoraId}/{lb}/haproxy", config)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, 1200 - staleSince.ElapsedMilliseconds)), Ct);
         (await agent.Client.PutAsync($"/1.0/loadbalancer/{lb}/start", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.Accepted, ns.AgentOutput);
+
+        // Starting HAProxy announced the VIP (gratuitous ARP): the neighbour now has this amphora's MAC.
+        var neighbour = "";
+        for (var i = 0; i < 20 && !neighbour.Contains(vipMac, StringComparison.OrdinalIgnoreCase); i++)
+        {
+            await Task.Delay(100, Ct);
+            neighbour = TestEnvironment.Run("ip", "neigh", "show", "198.18.10.20", "dev", hostVipLink).Output;
+        }
+        neighbour.ShouldContain(vipMac, Case.Insensitive, ns.AgentOutput);
         using (var plain = new HttpClient())
         {
             (await plain.GetStringAsync("http://198.18.10.20:8080/", Ct)).ShouldBe("member-ns");
