@@ -12,6 +12,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Octavia.Amphora.Agent;
+using Octavia.Amphora.Agent.Logging;
 using Octavia.Core.Model;
 using Octavia.Drivers.Amphorae;
 
@@ -44,7 +47,17 @@ foreach (var p in backendPorts)
 }
 var renderedPort = FreePort();
 lb.Listeners.Add(new Listener { Id = Guid.NewGuid().ToString(), Protocol = Protocols.Http, ProtocolPort = renderedPort, DefaultPool = pool });
-// A syslog-like receiver on a unix datagram socket, as rsyslog's /run/rsyslog/octavia/log is in an amphora.
+// The amphora agent's own log receiver, as in a running amphora: HAProxy's ring forwards to it and it
+// appends every line to base_path/logs/traffic.log.
+var agentSettings = new AgentSettings
+{
+    BasePath = dir, BaseCertDir = Path.Combine(dir, "certs"), BindHost = "127.0.0.1", BindPort = 0, HaproxyCmd = "haproxy",
+    ServerCertPath = "", ServerCaPath = "", TlsProtocols = System.Security.Authentication.SslProtocols.Tls12, AmphoraId = amp.Id,
+};
+using var receiver = new AmphoraLogReceiver(agentSettings, new AgentPaths(dir, agentSettings.BaseCertDir), NullLogger<AmphoraLogReceiver>.Instance);
+await receiver.StartAsync(CancellationToken.None);
+
+// What upstream's rsyslog receives in an amphora VM: one datagram per log line on a unix socket.
 var logPath = Path.Combine(dir, "log.sock");
 using var logSocket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
 logSocket.Bind(new UnixDomainSocketEndPoint(logPath));
@@ -63,13 +76,20 @@ _ = Task.Run(async () =>
         }
     }
 });
-var options = new RenderOptions { BasePath = dir, BaseCertDir = Path.Combine(dir, "certs"), LogHttp = logPath, LogServer = logPath };
+
+var options = new RenderOptions { BasePath = dir, BaseCertDir = Path.Combine(dir, "certs") };
 Directory.CreateDirectory(Path.Combine(dir, lb.Id));
-var rendered = HaproxyConfigRenderer.Render(lb, amp, options).Replace("    user nobody\n", "", StringComparison.Ordinal);
+string Render(int port, RenderOptions o, string socket)
+{
+    lb.Listeners[0].ProtocolPort = port;
+    return HaproxyConfigRenderer.Render(lb, amp, o with { StatsSocketPath = Path.Combine(dir, socket) }).Replace("    user nobody\n", "", StringComparison.Ordinal);
+}
+// The agent routes upstream's rsyslog socket to its receiver when the config is uploaded.
+var rendered = LogRouting.RouteToAgent(Render(renderedPort, options, "r.sock"), receiver.RingTarget);
+var datagramPort = FreePort();
+var renderedDatagram = Render(datagramPort, options with { LogHttp = logPath, LogServer = logPath }, "d.sock");
 var noLogPort = FreePort();
-lb.Listeners[0].ProtocolPort = noLogPort;
-var renderedNoLog = HaproxyConfigRenderer.Render(lb, amp, options with { ConnectionLogging = false, StatsSocketPath = Path.Combine(dir, "nolog.sock") })
-    .Replace("    user nobody\n", "", StringComparison.Ordinal);
+var renderedNoLog = Render(noLogPort, options with { ConnectionLogging = false }, "n.sock");
 
 var handPort = FreePort();
 var hand = $"""
@@ -92,15 +112,19 @@ backend be
 using var renderedProc = StartHaproxy(Path.Combine(dir, "rendered.cfg"), rendered);
 using var handProc = StartHaproxy(Path.Combine(dir, "hand.cfg"), hand);
 using var noLogProc = StartHaproxy(Path.Combine(dir, "nolog.cfg"), renderedNoLog);
+using var datagramProc = StartHaproxy(Path.Combine(dir, "datagram.cfg"), renderedDatagram);
 await WaitPort(noLogPort);
+await WaitPort(datagramPort);
 await WaitPort(renderedPort);
 await WaitPort(handPort);
 
-var results = new Dictionary<string, List<double>> { ["direct"] = [], ["hand-written"] = [], ["rendered"] = [], ["rendered, no connection log"] = [] };
+var results = new Dictionary<string, List<double>> { ["direct"] = [], ["hand-written"] = [], ["rendered"] = [], ["rendered, no connection log"] = [], ["rendered, log per datagram"] = [] };
+var renderedRequests = 0L;
 var useWrk = File.Exists("/usr/bin/wrk");
 var targets = new (string Name, int Port, Process? Haproxy)[]
 {
     ("direct", backendPorts[0], null), ("hand-written", handPort, handProc), ("rendered", renderedPort, renderedProc), ("rendered, no connection log", noLogPort, noLogProc),
+    ("rendered, log per datagram", datagramPort, datagramProc),
 };
 // CPU time HAProxy spends per request is robust against neighbours stealing the CPU, unlike req/s.
 var cpuPerRequest = targets.ToDictionary(t => t.Name, _ => new List<double>());
@@ -113,6 +137,7 @@ for (var r = 0; r < rounds; r++)
         var cpuBefore = haproxy is null ? 0 : TreeCpuSeconds(haproxy.Id);
         var (rate, requests) = await Measure(port, seconds, useWrk);
         results[name].Add(rate);
+        renderedRequests += name == "rendered" ? requests : 0;
         if (haproxy is not null && requests > 0)
         {
             cpuPerRequest[name].Add((TreeCpuSeconds(haproxy.Id) - cpuBefore) * 1e6 / requests);
@@ -131,11 +156,15 @@ foreach (var (name, xs) in cpuPerRequest.Where(kv => kv.Value.Count > 0))
 {
     Console.WriteLine(FormattableString.Invariant($"{name,-28} HAProxy CPU {Median(xs),6:F1} us/request   runs: {string.Join(" ", xs.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))}"));
 }
+await Task.Delay(2000);
+Console.WriteLine(FormattableString.Invariant($"log lines the agent's receiver got: {receiver.Received} for {renderedRequests} requests through \"rendered\" (traffic.log: {new FileInfo(receiver.TrafficLogPath).Length / 1024} KiB)"));
 Console.WriteLine(FormattableString.Invariant($"hand-written / rendered CPU per request = {Median(cpuPerRequest["hand-written"]) / Median(cpuPerRequest["rendered"]):F2} with connection logging, {Median(cpuPerRequest["hand-written"]) / Median(cpuPerRequest["rendered, no connection log"]):F2} without (throughput-equivalent)"));
 
 renderedProc.Kill(entireProcessTree: true);
 handProc.Kill(entireProcessTree: true);
 noLogProc.Kill(entireProcessTree: true);
+datagramProc.Kill(entireProcessTree: true);
+await receiver.StopAsync(CancellationToken.None);
 foreach (var app in apps)
 {
     await app.StopAsync();

@@ -11,6 +11,7 @@ using Octavia.Amphora.Agent.Api;
 using Octavia.Amphora.Agent.Haproxy;
 using Octavia.Amphora.Agent.Heartbeat;
 using Octavia.Amphora.Agent.Keepalived;
+using Octavia.Amphora.Agent.Logging;
 using Octavia.Amphora.Agent.Network;
 using Octavia.Amphora.Agent.Tls;
 
@@ -47,6 +48,8 @@ public static class AgentHost
         builder.Services.AddSingleton<NetworkPlugger>();
         builder.Services.AddSingleton<AmphoraInfo>();
         builder.Services.AddSingleton<HeartbeatSender>();
+        builder.Services.AddSingleton<AmphoraLogReceiver>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<AmphoraLogReceiver>());
         builder.Services.AddHostedService<ProcessSupervisor>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<HeartbeatSender>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));

@@ -50,6 +50,9 @@ public sealed class AgentSettings
     /// <summary>Ours: the open-file limit HAProxy runs under; 0 = this process's hard RLIMIT_NOFILE.</summary>
     public int HaproxyFdLimit { get; init; }
 
+    /// <summary>Where HAProxy's logs go (upstream's <c>[amphora_agent]</c> logging options).</summary>
+    public Logging.LogSettings Logs { get; init; } = new();
+
     /// <summary>The files the configuration came from; <c>PUT /config</c> rewrites the first.</summary>
     public IReadOnlyList<string> ConfigFiles { get; init; } = [];
 
@@ -76,6 +79,7 @@ public sealed class AgentSettings
             HaproxyFdLimit = agent.HaproxyFdLimit,
             NetworkNamespace = OptionBinder.Bind<LocalAgentOptions>(config).NetworkNamespace,
             ConfigFiles = config.Files,
+            Logs = Logging.LogSettings.FromConfig(config),
             Mutable = MutableAgentSettings.FromConfig(config),
         };
     }

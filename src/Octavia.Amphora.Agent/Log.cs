@@ -81,4 +81,19 @@ internal static partial class Log
 
     [LoggerMessage(7061, LogLevel.Debug, "Load balancer {LbId}: VIP advertisement failed ({Reason}); this amphora may not hold the VIP")]
     public static partial void VipAnnouncementFailed(ILogger logger, string lbId, string reason);
+
+    [LoggerMessage(7070, LogLevel.Information, "Receiving HAProxy logs on {Address}; storing them in {Directory}")]
+    public static partial void LogReceiverListening(ILogger logger, string address, string directory);
+
+    [LoggerMessage(7071, LogLevel.Error, "Cannot receive HAProxy logs on {Address}: {Reason}; HAProxy keeps them in its ring only")]
+    public static partial void LogReceiverFailed(ILogger logger, string address, string reason);
+
+    [LoggerMessage(7072, LogLevel.Error, "Cannot write amphora logs under {Directory}: {Reason}")]
+    public static partial void LogStorageFailed(ILogger logger, string directory, string reason);
+
+    [LoggerMessage(7073, LogLevel.Information, "Forwarding logs to {Target}")]
+    public static partial void LogTargetConnected(ILogger logger, string target);
+
+    [LoggerMessage(7074, LogLevel.Warning, "Log target {Target} unreachable: {Reason}")]
+    public static partial void LogTargetUnreachable(ILogger logger, string target, string reason);
 }

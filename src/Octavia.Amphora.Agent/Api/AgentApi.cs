@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Octavia.Amphora.Agent.Haproxy;
 using Octavia.Amphora.Agent.Keepalived;
+using Octavia.Amphora.Agent.Logging;
 using Octavia.Amphora.Agent.Network;
 using Octavia.Amphora.Agent.Tls;
 using Octavia.Core.Configuration;
@@ -57,7 +58,7 @@ internal static partial class AgentApi
 
     private static Reply LbNotFound(string lbId) => Reply.Message(404, "Loadbalancer Not Found", $"No loadbalancer with UUID: {lbId}");
 
-    private static async Task<Reply> UploadHaproxyConfig(string lb_id, HttpRequest request, HaproxyManager haproxy, AgentPaths paths, ILogger<HaproxyManager> logger, CancellationToken ct)
+    private static async Task<Reply> UploadHaproxyConfig(string lb_id, HttpRequest request, HaproxyManager haproxy, AgentPaths paths, AmphoraLogReceiver logs, ILogger<HaproxyManager> logger, CancellationToken ct)
     {
         if (!AgentPaths.IsSafeId(lb_id))
         {
@@ -68,7 +69,7 @@ internal static partial class AgentApi
         string config;
         try
         {
-            config = HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw));
+            config = LogRouting.RouteToAgent(HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw)), logs.RingTarget);
         }
         catch (DecoderFallbackException)
         {

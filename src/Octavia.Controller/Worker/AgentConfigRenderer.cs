@@ -55,6 +55,16 @@ public static class AgentConfigRenderer
         Line($"amphora_id = {amphoraId}");
         Line($"amphora_udp_driver = {agent.AmphoraUdpDriver}");
         Line($"agent_tls_protocol = {agent.AgentTlsProtocol}");
+        // Upstream renders these into the amphora's rsyslog configuration; our agent is its own log daemon.
+        Line($"user_log_facility = {I(agent.UserLogFacility)}");
+        Line($"administrative_log_facility = {I(agent.AdministrativeLogFacility)}");
+        Line($"tenant_log_targets = {string.Join(", ", agent.TenantLogTargets)}");
+        Line($"admin_log_targets = {string.Join(", ", agent.AdminLogTargets)}");
+        Line($"log_protocol = {agent.LogProtocol}");
+        Line($"log_retry_count = {I(agent.LogRetryCount)}");
+        Line($"log_retry_interval = {I(agent.LogRetryInterval)}");
+        Line($"log_queue_size = {I(agent.LogQueueSize)}");
+        Line($"disable_local_log_storage = {B(agent.DisableLocalLogStorage)}");
         Line("");
         Line("[controller_worker]");
         Line($"loadbalancer_topology = {topology}");

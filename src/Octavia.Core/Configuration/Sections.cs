@@ -121,6 +121,13 @@ public sealed class AmphoraAgentOptions
     [OsloOption("amphora_id")] public string? AmphoraId { get; set; }
     [OsloOption("haproxy_fd_limit")] public int HaproxyFdLimit { get; set; }
     [OsloOption("user_log_facility")] public int UserLogFacility { get; set; }
+    [OsloOption("admin_log_targets")] public List<string> AdminLogTargets { get; set; } = [];
+    [OsloOption("tenant_log_targets")] public List<string> TenantLogTargets { get; set; } = [];
+    [OsloOption("log_protocol")] public string LogProtocol { get; set; } = "UDP";
+    [OsloOption("log_retry_count")] public int LogRetryCount { get; set; }
+    [OsloOption("log_retry_interval")] public int LogRetryInterval { get; set; }
+    [OsloOption("log_queue_size")] public int LogQueueSize { get; set; }
+    [OsloOption("disable_local_log_storage")] public bool DisableLocalLogStorage { get; set; }
     [OsloOption("administrative_log_facility")] public int AdministrativeLogFacility { get; set; }
     [OsloOption("agent_server_network_dir")] public string? AgentServerNetworkDir { get; set; }
     [OsloOption("amphora_udp_driver")] public string AmphoraUdpDriver { get; set; } = "";
