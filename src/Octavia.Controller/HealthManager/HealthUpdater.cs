@@ -131,7 +131,7 @@ internal sealed partial class HealthUpdater : IAsyncDisposable
                 counts[message.AmphoraId] = counts.GetValueOrDefault(message.AmphoraId) + 1;
             }
 
-            await ResolveAmphoraeAsync(_store, latest.Keys, now, cancellationToken).ConfigureAwait(false);
+            await ResolveAmphoraeAsync(_store, latest.Values, now, cancellationToken).ConfigureAwait(false);
             await ResolveGraphsAsync(_store, latest.Values, now, cancellationToken).ConfigureAwait(false);
 
             var writes = new HealthBatch();
@@ -257,12 +257,13 @@ internal sealed partial class HealthUpdater : IAsyncDisposable
             ? graph
             : null;
 
-    private async Task ResolveAmphoraeAsync(HealthStore store, IEnumerable<string> ids, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task ResolveAmphoraeAsync(HealthStore store, IEnumerable<HeartbeatMessage> messages, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var missing = new List<string>();
-        foreach (var id in ids)
+        foreach (var message in messages)
         {
-            if (_amphorae.TryGetValue(id, out var cached) && now - cached.LoadedAt < CacheTtl)
+            var id = message.AmphoraId;
+            if (_amphorae.TryGetValue(id, out var cached) && now - cached.LoadedAt < CacheTtl && !Unsettled(cached, message))
             {
                 continue;
             }
@@ -296,6 +297,13 @@ internal sealed partial class HealthUpdater : IAsyncDisposable
             }
         }
     }
+
+    // An amphora still being built (a failover's replacement, a new LB's) heartbeats before the worker maps it
+    // to its load balancer: a cached "booting, no load balancer" record would drop its heartbeats once HAProxy
+    // reports listeners, for up to CacheTtl, which is longer than a short heartbeat_timeout (failover loop).
+    private static bool Unsettled(AmphoraRecord cached, HeartbeatMessage message) =>
+        cached.Status is ProvisioningStatus.Booting or ProvisioningStatus.PendingCreate
+        || (cached.LoadBalancerId is null && message.Listeners.Count > 0);
 
     private async Task ResolveGraphsAsync(HealthStore store, IEnumerable<HeartbeatMessage> messages, DateTimeOffset now, CancellationToken cancellationToken)
     {

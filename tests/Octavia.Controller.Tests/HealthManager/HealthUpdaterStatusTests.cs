@@ -227,4 +227,31 @@ public sealed class HealthUpdaterStatusTests : IAsyncLifetime
         (await check.Listeners.AsNoTracking().SingleAsync(l => l.Id == added, TestContext.Current.CancellationToken)).OperatingStatus.ShouldBe(OperatingStatus.Online);
         (await LastUpdate(lb.AmphoraId)).ShouldBe(_time.GetUtcNow().UtcDateTime);
     }
+
+    [Fact]
+    public async Task Heartbeat_ReplacementMappedToItsLbWithinCacheTtl_KeepsItsHealthFresh()
+    {
+        // A failover's replacement heartbeats while BOOTING without a load balancer, then the worker maps it
+        // and HAProxy starts: the listener it now reports must not be judged by the cached booting record.
+        var lb = await Seed.LoadBalancerAsync(_db);
+        await using (var db = _db.Context())
+        {
+            await db.Amphorae.Where(a => a.Id == lb.AmphoraId).ExecuteUpdateAsync(
+                s => s.SetProperty(a => a.Status, ProvisioningStatus.Booting).SetProperty(a => a.LoadBalancerId, (string?)null), TestContext.Current.CancellationToken);
+        }
+        await Process(Heartbeats.Message(lb.AmphoraId));
+        (await LastUpdate(lb.AmphoraId)).ShouldBe(_time.GetUtcNow().UtcDateTime);
+        await using (var db = _db.Context())
+        {
+            await db.Amphorae.Where(a => a.Id == lb.AmphoraId).ExecuteUpdateAsync(
+                s => s.SetProperty(a => a.Status, ProvisioningStatus.Allocated).SetProperty(a => a.LoadBalancerId, lb.LoadBalancerId), TestContext.Current.CancellationToken);
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await Process(Heartbeats.Message(lb.AmphoraId).Listener(lb.Listeners[0]).Pool(lb.Pools[0], "UP", (lb.Members[0], "UP")));
+
+        _updater.CacheTtl.ShouldBeGreaterThan(TimeSpan.FromSeconds(2));
+        (await LastUpdate(lb.AmphoraId)).ShouldBe(_time.GetUtcNow().UtcDateTime);
+        _counters.Snapshot().ZombieAmphora.ShouldBe(0);
+    }
 }
