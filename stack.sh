@@ -95,8 +95,9 @@ fi
 if [ "$keystone" = 1 ]; then
   step "Keystone (first time takes a minute)"
   "$root/tools/keystone/setup.sh" --port "${KEYSTONE_PORT:-5000}" --state-dir "$state/keystone" \
-    --octavia-url "http://127.0.0.1:$api_port/" > "$state/keystone/setup.out" 2> >(tee -a "$state/logs/keystone-setup.log" >&2) \
-    || fail "keystone set-up failed; see $state/logs/keystone-setup.log"
+    --octavia-url "http://127.0.0.1:$api_port/" > "$state/keystone/setup.out" 2>>"$state/logs/keystone-setup.log" \
+    || { tail -20 "$state/logs/keystone-setup.log" >&2; fail "keystone set-up failed; see $state/logs/keystone-setup.log"; }
+  tail -1 "$state/logs/keystone-setup.log"
 fi
 
 step "Writing $conf"
