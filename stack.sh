@@ -5,6 +5,7 @@
 #   sudo ./stack.sh              noauth API (a default project), amphorae in network namespaces
 #   sudo ./stack.sh --keystone   a local Keystone on SQLite, real tokens and RBAC
 #   ./stack.sh                   without root: loopback mode (amphorae on 127.x addresses)
+#   ./stack.sh --no-ssh          no sshd in the amphorae (default: a keypair in .stack/ssh, see docs/operator-guide.md)
 # Running it again restarts the services with the same state. ./unstack.sh stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,10 +16,12 @@ openrc_file="${OCTAVIA_OPENRC:-$root/openrc}"
 conf="$state/octavia.conf"
 api_port="${OCTAVIA_API_PORT:-9876}"
 keystone=0
+ssh=1
 for arg in "$@"; do
   case "$arg" in
     --keystone) keystone=1 ;;
-    -h|--help) sed -n 2,9p "$0"; exit 0 ;;
+    --no-ssh) ssh=0 ;;
+    -h|--help) sed -n 2,10p "$0"; exit 0 ;;
     *) echo "stack.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -37,6 +40,14 @@ fi
 
 step "Checking packages"
 packages=(haproxy keepalived iproute2 socat curl openssl python3-openstackclient python3-octaviaclient)
+if [ "$ssh" = 1 ]; then
+  if [ "$mode" = namespace ]; then
+    packages+=(openssh-server openssh-client)
+  elif ! [ -x /usr/sbin/sshd ] || ! command -v ssh-keygen >/dev/null; then
+    echo "stack.sh: openssh-server is not installed: amphorae get no sshd (install it, or pass --no-ssh to silence this)"
+    ssh=0
+  fi
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -73,12 +84,20 @@ else
   echo "reusing $state/certs"
 fi
 [ -f "$state/heartbeat_key" ] || (umask 077; openssl rand -hex 16 > "$state/heartbeat_key")
+ssh_key="$state/ssh/octavia_ssh_key"
+if [ "$ssh" = 1 ] && [ ! -f "$ssh_key.pub" ]; then
+  # Our stand-in for a Nova keypair: [local_compute] ssh_key_dir/<amp_ssh_key_name>.pub.
+  mkdir -p "$state/ssh" && chmod 700 "$state/ssh"
+  ssh-keygen -q -t ed25519 -N '' -C octavia-stack -f "$ssh_key"
+  echo "created the amphora SSH keypair $ssh_key"
+fi
 
 if [ "$keystone" = 1 ]; then
   step "Keystone (first time takes a minute)"
   "$root/tools/keystone/setup.sh" --port "${KEYSTONE_PORT:-5000}" --state-dir "$state/keystone" \
-    --octavia-url "http://127.0.0.1:$api_port/" > "$state/keystone/setup.out" 2> >(tee -a "$state/logs/keystone-setup.log" >&2) \
-    || fail "keystone set-up failed; see $state/logs/keystone-setup.log"
+    --octavia-url "http://127.0.0.1:$api_port/" > "$state/keystone/setup.out" 2>>"$state/logs/keystone-setup.log" \
+    || { tail -20 "$state/logs/keystone-setup.log" >&2; fail "keystone set-up failed; see $state/logs/keystone-setup.log"; }
+  tail -1 "$state/logs/keystone-setup.log"
 fi
 
 step "Writing $conf"
@@ -102,6 +121,11 @@ echo "running (pid $(cat "$state/octavia.pid")); log: $state/logs/octavia.log"
 . "$root/tools/stack/write-openrc.sh"
 write_openrc
 
+# Loopback amphorae are unprivileged processes: they cannot bind a port below this (sysctl net.ipv4.ip_unprivileged_port_start).
+listener_port=80
+if [ "$mode" = loopback ] && [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)" -gt 80 ]; then
+  listener_port=8080
+fi
 cat <<TXT
 
 Octavia is up ($mode mode). Try:
@@ -109,14 +133,24 @@ Octavia is up ($mode mode). Try:
   source $openrc_file
   openstack loadbalancer create --name lb1 --vip-subnet-id private-subnet --wait
   openstack loadbalancer show lb1
-  openstack loadbalancer listener create --name listener1 --protocol HTTP --protocol-port 80 --wait lb1
-  curl http://\$(openstack loadbalancer show lb1 -f value -c vip_address)/      # 503: no members yet
+  openstack loadbalancer listener create --name listener1 --protocol HTTP --protocol-port $listener_port --wait lb1
+  curl http://\$(openstack loadbalancer show lb1 -f value -c vip_address):$listener_port/      # 503: no members yet
 
 Add backends (servers on the host, bound to the tenant gateway 198.19.0.1):
   python3 -m http.server --bind 198.19.0.1 8081 &   python3 -m http.server --bind 198.19.0.1 8082 &
   openstack loadbalancer pool create --name pool1 --lb-algorithm ROUND_ROBIN --listener listener1 --protocol HTTP --wait
   openstack loadbalancer member create --address 198.19.0.1 --protocol-port 8081 --subnet-id private-subnet --wait pool1
   openstack loadbalancer member create --address 198.19.0.1 --protocol-port 8082 --subnet-id private-subnet --wait pool1
+
+TXT
+if [ "$ssh" = 1 ]; then
+  if [ "$mode" = namespace ]; then ssh_port=22; ssh_user=root; else ssh_port=2222; ssh_user="$(id -un)"; fi
+  cat <<TXT
+SSH into an amphora (its lb_network_ip, from 'openstack loadbalancer amphora list'):
+  ssh -i $ssh_key -p $ssh_port $ssh_user@<lb_network_ip>
+TXT
+fi
+cat <<TXT
 
 Stop everything with ./unstack.sh
 TXT

@@ -8,6 +8,7 @@ packages=(haproxy keepalived socat curl iproute2 procps psmisc openssl wrk
   python3-openstackclient python3-octaviaclient
   postgresql mariadb-server rabbitmq-server)
 packages+=(python3-keystone) # tools/keystone/setup.sh (auth tests, stack.sh --keystone)
+packages+=(openssh-server openssh-client) # sshd in local amphorae ([controller_worker] amp_ssh_key_name), stack.sh, its test
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

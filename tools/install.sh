@@ -5,19 +5,28 @@
 #   /etc/octavia/octavia.conf                 (a commented sample if none exists)
 #   /etc/systemd/system/octavia-*.service     (not enabled; see docs/operator-guide.md)
 # Usage: sudo tools/install.sh [--prefix /usr/local] [--no-systemd]
+#        tools/install.sh --root DIR   everything under DIR (DIR/usr/local, DIR/etc/octavia, DIR/etc/systemd/system,
+#                                      DIR/var/lib/octavia), runnable from there; no system user, no daemon-reload
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-prefix=/usr/local
+prefix=
+destroot=
 systemd=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix="$2"; shift 2 ;;
+    --root) destroot="$(mkdir -p "$2" && cd "$2" && pwd)"; shift 2 ;;
     --no-systemd) systemd=0; shift ;;
-    -h|--help) sed -n 2,8p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,10p "$0"; exit 0 ;;
     *) echo "install: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-[ "$(id -u)" = 0 ] || { echo "install: run as root (sudo $0)" >&2; exit 1; }
+prefix="${prefix:-$destroot/usr/local}"
+confdir="$destroot/etc/octavia"
+unitdir="$destroot/etc/systemd/system"
+statedir="$destroot/var/lib/octavia"
+[ -n "$destroot" ] || [ "$(id -u)" = 0 ] || { echo "install: run as root (sudo $0), or give --root DIR" >&2; exit 1; }
+command -v dotnet >/dev/null || { echo "install: the .NET 10 SDK is required (dotnet not found on PATH)" >&2; exit 1; }
 
 echo "install: publishing a self-contained binary (this takes a minute)..."
 dotnet publish "$root/src/Octavia/Octavia.csproj" -c Release -r linux-x64 --self-contained \
@@ -39,22 +48,28 @@ write_wrapper octavia-housekeeping housekeeping
 write_wrapper octavia-db-manage db-manage
 write_wrapper amphora-agent amphora-agent
 
-mkdir -p /etc/octavia
-chmod 750 /etc/octavia
-if [ ! -f /etc/octavia/octavia.conf ]; then
-  "$prefix/lib/octavia/octavia" config sample > /etc/octavia/octavia.conf
-  echo "install: wrote a commented sample to /etc/octavia/octavia.conf"
+mkdir -p "$confdir"
+chmod 750 "$confdir"
+if [ ! -f "$confdir/octavia.conf" ]; then
+  "$prefix/lib/octavia/octavia" config sample > "$confdir/octavia.conf"
+  echo "install: wrote a commented sample to $confdir/octavia.conf"
 fi
-getent group octavia >/dev/null || groupadd --system octavia
-getent passwd octavia >/dev/null || useradd --system --gid octavia --home-dir /var/lib/octavia --shell /usr/sbin/nologin octavia
-mkdir -p /var/lib/octavia && chown octavia:octavia /var/lib/octavia
-chgrp octavia /etc/octavia
+mkdir -p "$statedir"
+if [ -z "$destroot" ]; then
+  getent group octavia >/dev/null || groupadd --system octavia
+  getent passwd octavia >/dev/null || useradd --system --gid octavia --home-dir /var/lib/octavia --shell /usr/sbin/nologin octavia
+  chown octavia:octavia "$statedir"
+  chgrp octavia "$confdir"
+fi
 
-if [ "$systemd" = 1 ] && [ -d /etc/systemd/system ]; then
+if [ "$systemd" = 1 ] && { [ -n "$destroot" ] || [ -d /etc/systemd/system ]; }; then
+  mkdir -p "$unitdir"
   for unit in "$root"/etc/systemd/*.service; do
-    sed "s#/usr/local/bin#$prefix/bin#g" "$unit" > "/etc/systemd/system/$(basename "$unit")"
+    sed -e "s#/usr/local/bin/#$prefix/bin/#g" -e "s#/etc/octavia/#$confdir/#g" "$unit" > "$unitdir/$(basename "$unit")"
   done
-  command -v systemctl >/dev/null && systemctl daemon-reload 2>/dev/null || true
-  echo "install: systemd units installed (enable with: systemctl enable --now octavia-api octavia-worker octavia-health-manager octavia-housekeeping)"
+  if [ -z "$destroot" ]; then
+    command -v systemctl >/dev/null && systemctl daemon-reload 2>/dev/null || true
+  fi
+  echo "install: systemd units in $unitdir (enable with: systemctl enable --now octavia-api octavia-worker octavia-health-manager octavia-housekeeping)"
 fi
-echo "install: done. Next: edit /etc/octavia/octavia.conf, then $prefix/bin/octavia-db-manage upgrade head"
+echo "install: done. Next: edit $confdir/octavia.conf, then $prefix/bin/octavia-db-manage --config-file $confdir/octavia.conf upgrade head"

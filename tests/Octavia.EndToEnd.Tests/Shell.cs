@@ -36,7 +36,8 @@ internal sealed class Shell(string workingDirectory, IReadOnlyDictionary<string,
         if (!p.WaitForExit(timeout ?? TimeSpan.FromMinutes(3)))
         {
             p.Kill(entireProcessTree: true);
-            p.WaitForExit();
+            // Bounded: a daemon that inherited our pipes would otherwise keep the output open forever.
+            p.WaitForExit(TimeSpan.FromSeconds(10));
             output.WriteLine($"$ {command}\n(timed out after {started.Elapsed.TotalSeconds:F1} s)\n{text}");
             return (-1, text.ToString());
         }

@@ -9,10 +9,14 @@ per request: still no uwsgi or apache to install.
 """
 import argparse
 import logging
+import os
 import sys
 
 
 def main():
+    # Started in the background by setup.sh: descriptors it inherits (a caller's pipes, bash's process
+    # substitutions) would keep that caller's readers waiting for EOF for as long as Keystone runs.
+    os.closerange(3, 4096)
     parser = argparse.ArgumentParser()
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, required=True)

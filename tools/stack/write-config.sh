@@ -1,4 +1,4 @@
-# Sourced by stack.sh: writes $conf for the all-in-one deployment from $state, $mode, $api_port, $keystone.
+# Sourced by stack.sh: writes $conf for the all-in-one deployment from $state, $mode, $api_port, $keystone, $ssh.
 write_config() {
   local key ca_pass srv_pass hm_ip
   key="$(cat "$state/heartbeat_key")"
@@ -34,6 +34,7 @@ client_ca = $state/certs/client_ca.cert.pem
 amp_image_tag = amphora
 amp_active_retries = 60
 amp_active_wait_sec = 1
+amp_ssh_key_name = $([ "$ssh" = 1 ] && echo octavia_ssh_key)
 
 [haproxy_amphora]
 # Where rendered haproxy.cfg puts the stats socket (the agent reads it from there); it must exist on
@@ -73,6 +74,7 @@ storage_path = $state/tls
 [local_compute]
 mode = $mode
 state_dir = $state/local
+ssh_key_dir = $state/ssh
 CONF
   if [ -n "${OCTAVIA_STACK_EXTRA_CONF:-}" ]; then
     # Later lines win per option: a test (or an operator) overrides networks, bridges, ports, topology.

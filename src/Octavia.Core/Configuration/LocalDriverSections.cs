@@ -27,6 +27,15 @@ public sealed class LocalComputeOptions
 
     /// <summary>Seconds between SIGTERM and SIGKILL when an amphora is deleted.</summary>
     [OsloOption("agent_stop_timeout")] public double AgentStopTimeout { get; set; } = 5;
+
+    /// <summary>Where <c>[controller_worker] amp_ssh_key_name</c> is looked up as <c>&lt;dir&gt;/&lt;name&gt;.pub</c> (our stand-in for Nova keypairs); empty means <c>&lt;state_dir&gt;/keys</c>.</summary>
+    [OsloOption("ssh_key_dir")] public string SshKeyDir { get; set; } = "";
+
+    /// <summary>The amphora sshd's port; 0 means 22 in namespace mode and 2222 in loopback mode.</summary>
+    [OsloOption("ssh_port")] public int SshPort { get; set; }
+
+    /// <summary>The sshd program started in an amphora when a key name is set.</summary>
+    [OsloOption("sshd_executable")] public string SshdExecutable { get; set; } = "/usr/sbin/sshd";
 }
 
 /// <summary>

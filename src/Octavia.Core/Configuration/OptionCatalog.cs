@@ -113,6 +113,15 @@ public static partial class OptionCatalog
         yield return new("local_compute", "agent_stop_timeout", OptionKind.Float, "5",
             "Seconds an amphora's processes get between SIGTERM and SIGKILL when it is deleted.")
         { Min = 0, Ours = true };
+        yield return new("local_compute", "ssh_key_dir", OptionKind.Str, "",
+            "Directory of public keys standing in for Nova keypairs: with [controller_worker] amp_ssh_key_name = NAME, each amphora runs an sshd that accepts <ssh_key_dir>/NAME.pub for root (in loopback mode: for the user running octavia). Empty means <[local_compute] state_dir>/keys.")
+        { Ours = true };
+        yield return new("local_compute", "ssh_port", OptionKind.Int, "0",
+            "Port of an amphora's sshd on its management address. 0 means 22 in namespace mode and 2222 in loopback mode (amphorae share the host's ports there, each on its own 127.x address).")
+        { Min = 0, Max = 65535, Ours = true };
+        yield return new("local_compute", "sshd_executable", OptionKind.Str, "/usr/sbin/sshd",
+            "The OpenSSH server started in an amphora when [controller_worker] amp_ssh_key_name is set (Debian package openssh-server).")
+        { Ours = true };
         yield return new("amphora_agent", "network_namespace", OptionKind.Str, null,
             "Written by the local compute driver into an amphora's agent config: the network namespace the agent runs in (amphora-<id>), or empty when it shares the host's (loopback mode). Unset: the agent decides for itself.")
         { Ours = true };

@@ -29,6 +29,9 @@ public sealed class LocalInstance
     /// <summary>The agent's <see cref="ProcessIdentity"/> ("pid starttime"), once started.</summary>
     public string? Agent { get; set; }
 
+    /// <summary>The sshd's <see cref="ProcessIdentity"/> when <c>amp_ssh_key_name</c> is set.</summary>
+    public string? Sshd { get; set; }
+
     /// <summary>Why the build failed, if it did.</summary>
     public string? Error { get; set; }
 
@@ -115,6 +118,7 @@ public sealed partial class LocalComputeDriver : IComputeDriver
 
         try
         {
+            var sshKey = request.KeyName is { Length: > 0 } keyName ? LocalSsh.PublicKeyFile(_context, keyName) : null;
             var subnet = _context.ManagementNetwork.Subnets[0];
             if (ns is not null)
             {
@@ -144,6 +148,10 @@ public sealed partial class LocalComputeDriver : IComputeDriver
             var agent = await HostProcesses.StartDetachedAsync(command, dir, Path.Combine(dir, "agent.log"), cancellationToken).ConfigureAwait(false);
             instance.Agent = agent.ToString();
             await File.WriteAllTextAsync(Path.Combine(dir, "agent.pid"), agent.Pid + "\n", cancellationToken).ConfigureAwait(false);
+            if (sshKey is not null)
+            {
+                instance.Sshd = (await LocalSsh.StartAsync(_context, dir, ns, port.IpAddress, sshKey, cancellationToken).ConfigureAwait(false)).ToString();
+            }
             await SaveInstanceAsync(dir, instance, cancellationToken).ConfigureAwait(false);
             LogStarted(_logger, id, agent.Pid, port.IpAddress);
             return id;
@@ -212,6 +220,10 @@ public sealed partial class LocalComputeDriver : IComputeDriver
         }
         var ns = LinkTool.NamespaceName(computeId);
         var leftovers = new List<ProcessIdentity>(sessionMembers);
+        if (instance?.Sshd is { } sshd && ProcessIdentity.Parse(sshd) is { } sshdId)
+        {
+            leftovers.Add(sshdId);
+        }
         var hasNamespace = Environment.IsPrivilegedProcess && await _links.NamespaceExistsAsync(ns, cancellationToken).ConfigureAwait(false);
         if (hasNamespace)
         {
