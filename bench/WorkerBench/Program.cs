@@ -12,6 +12,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
+const string TenantSubnet = "0b0e5500-5b55-4b55-8b55-000000000055";
 var sequentialCount = IntArg("--sequential", 8);
 var concurrentCount = IntArg("--concurrent", 8);
 var keep = args.Contains("--keep");
@@ -108,8 +109,8 @@ void Stack(int spares)
         [DEFAULT]
         debug = true
         [local_networks]
-        networks = name=lb-mgmt-net,subnet=lb-mgmt-subnet,cidr=198.18.54.0/24,gateway=none,host=198.18.54.1,bridge=owbbmgmt
-        networks = name=private,subnet=private-subnet,cidr=198.18.55.0/24,gateway=198.18.55.1,host=198.18.55.1,bridge=owbbten
+        networks = name=lb-mgmt-net,subnet=lb-mgmt-subnet,cidr=198.18.54.0/25,gateway=none,host=198.18.54.1,bridge=owbbmgmt
+        networks = name=private,subnet=private-subnet,subnet_id={TenantSubnet},cidr=198.18.55.0/25,gateway=198.18.55.1,host=198.18.55.1,bridge=owbbten
         [health_manager]
         bind_ip = 198.18.54.1
         bind_port = {hmPort}
@@ -173,12 +174,12 @@ async Task<(List<double> Latencies, List<string> Ids)> ConcurrentAsync(string na
 async Task<(string Id, double Ms)> CreateToActiveAsync(string name)
 {
     var body = $$$"""
-        {"loadbalancer": {"name": "{{{name}}}", "vip_subnet_id": "private-subnet",
+        {"loadbalancer": {"name": "{{{name}}}", "vip_subnet_id": "{{{TenantSubnet}}}",
           "listeners": [{"protocol": "HTTP", "protocol_port": 80,
             "default_pool": {"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN",
-              "members": [{"address": "198.18.55.1", "protocol_port": 8081, "subnet_id": "private-subnet"},
-                          {"address": "198.18.55.1", "protocol_port": 8082, "subnet_id": "private-subnet"},
-                          {"address": "198.18.55.1", "protocol_port": 8083, "subnet_id": "private-subnet"}]}}]}}
+              "members": [{"address": "198.18.55.1", "protocol_port": 8081, "subnet_id": "{{{TenantSubnet}}}"},
+                          {"address": "198.18.55.1", "protocol_port": 8082, "subnet_id": "{{{TenantSubnet}}}"},
+                          {"address": "198.18.55.1", "protocol_port": 8083, "subnet_id": "{{{TenantSubnet}}}"}]}}]}}
         """;
     var sw = Stopwatch.StartNew();
     using var resp = await http.PostAsync("/v2/lbaas/loadbalancers", new StringContent(body, Encoding.UTF8, "application/json"));
