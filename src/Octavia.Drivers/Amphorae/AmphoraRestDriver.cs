@@ -203,7 +203,8 @@ public sealed partial class AmphoraRestDriver : IAmphoraDriver, IDisposable
         var payload = content is null ? null : await content.ReadAsByteArrayAsync(cancellationToken);
         var contentType = content?.Headers.ContentType;
         Exception? last = null;
-        for (var attempt = 1; attempt <= retries; attempt++)
+        var backoff = new RetryBackoff(interval, retries);
+        while (true)
         {
             using var request = new HttpRequestMessage(method, uri);
             request.Headers.UserAgent.ParseAdd(UserAgent);
@@ -221,9 +222,13 @@ public sealed partial class AmphoraRestDriver : IAmphoraDriver, IDisposable
                 var type = response.Content.Headers.ContentType?.MediaType;
                 if (response.StatusCode == HttpStatusCode.NotFound && retry404 && !IsNotFoundFinal(type, body))
                 {
-                    LogAgentNotReady(amphora.Id, attempt, retries);
+                    LogAgentNotReady(amphora.Id, backoff.Attempt, retries);
                     last = new AmphoraConnectionException($"agent of amphora {amphora.Id} is not ready (404 {type ?? "without content type"})");
-                    await Task.Delay(interval, _time, cancellationToken);
+                    if (!backoff.TryNext(out var wait))
+                    {
+                        break;
+                    }
+                    await Task.Delay(wait, _time, cancellationToken);
                     continue;
                 }
                 Check(response.StatusCode, body, amphora, method, path, ignore);
@@ -238,11 +243,12 @@ public sealed partial class AmphoraRestDriver : IAmphoraDriver, IDisposable
                 || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
                 last = e;
-                LogRetry(amphora.Id, uri.Authority, attempt, retries, e.Message);
-                if (attempt < retries)
+                if (!backoff.TryNext(out var wait))
                 {
-                    await Task.Delay(interval, _time, cancellationToken);
+                    break;
                 }
+                LogRetry(amphora.Id, uri.Authority, backoff.Attempt, retries, e.Message);
+                await Task.Delay(wait, _time, cancellationToken);
             }
         }
         throw new AmphoraConnectionException(
@@ -612,3 +618,40 @@ public sealed partial class AmphoraRestDriver : IAmphoraDriver, IDisposable
     [LoggerMessage(EventId = 4105, Level = LogLevel.Warning, Message = "Port with MAC {MacAddress} is already plugged on amphora {AmphoraId}; skipping.")]
     private partial void LogAlreadyPlugged(string amphoraId, string macAddress);
 }
+
+/// <summary>
+/// Waits between agent requests: they start at 50 ms and double up to the configured interval, so an
+/// agent a few hundred milliseconds from listening costs that long, not a whole interval. The total
+/// wait stays upstream's: (retries - 1) × interval.
+/// </summary>
+internal sealed class RetryBackoff(TimeSpan interval, int retries)
+{
+    private static readonly TimeSpan s_first = TimeSpan.FromMilliseconds(50);
+    private readonly TimeSpan _budget = interval * Math.Max(0, retries - 1);
+    private TimeSpan _waited;
+    private TimeSpan _next = interval < s_first ? interval : s_first;
+    private int _immediate = Math.Max(0, retries - 1);
+
+    /// <summary>Upstream's attempt number this wait corresponds to (1 + whole intervals waited so far).</summary>
+    public int Attempt => interval > TimeSpan.Zero ? 1 + (int)(_waited / interval) : 1;
+
+    /// <summary>The next wait, or false when the budget is spent.</summary>
+    public bool TryNext(out TimeSpan wait)
+    {
+        if (interval <= TimeSpan.Zero)
+        {
+            // No interval: upstream's retries, back to back.
+            wait = TimeSpan.Zero;
+            return _immediate-- > 0;
+        }
+        wait = _next;
+        if (_waited + wait > _budget)
+        {
+            return false;
+        }
+        _waited += wait;
+        _next = _next * 2 > interval ? interval : _next * 2;
+        return true;
+    }
+}
+

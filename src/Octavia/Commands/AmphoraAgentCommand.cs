@@ -2,6 +2,7 @@
 
 using System.CommandLine;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Octavia.Amphora.Agent;
 using Octavia.Core.Configuration;
 
@@ -36,7 +37,13 @@ internal static class AmphoraAgentCommand
             }
             try
             {
-                await using var app = AgentHost.Build(settings);
+                // Timestamps in agent.log show where an amphora's boot spends its time.
+                await using var app = AgentHost.Build(settings, logging => logging.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+                    o.UseUtcTimestamp = true;
+                }));
                 await app.StartAsync(CancellationToken.None).ConfigureAwait(false);
                 try
                 {

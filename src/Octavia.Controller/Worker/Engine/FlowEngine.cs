@@ -350,7 +350,10 @@ public sealed partial class FlowEngine
             }
             await SaveAsync(null, cancellationToken).ConfigureAwait(false);
             Log.TaskStarting(_engine._logger, _job.Id, task.Name);
+            var started = _engine._time.GetTimestamp();
             var result = await task.ExecuteAsync(_context, cancellationToken).ConfigureAwait(false);
+            var elapsed = _engine._time.GetElapsedTime(started);
+            Log.TaskDone(_engine._logger, _job.Id, _job.FlowName, task.Name, elapsed.TotalMilliseconds);
             lock (_stateLock)
             {
                 _results[i] = result?.DeepClone();
@@ -514,5 +517,9 @@ public sealed partial class FlowEngine
 
         [LoggerMessage(EventId = 3011, Level = LogLevel.Warning, Message = "Flow job {JobId}: could not renew or release the lease")]
         public static partial void LeaseRenewFailed(ILogger logger, string jobId, Exception exception);
+
+        // Per-task durations show operators (and bench/WorkerBench) where a slow flow spends its time.
+        [LoggerMessage(EventId = 3012, Level = LogLevel.Debug, Message = "Flow job {JobId} ({Flow}): task {Task} done in {ElapsedMs:F0} ms")]
+        public static partial void TaskDone(ILogger logger, string jobId, string flow, string task, double elapsedMs);
     }
 }

@@ -163,7 +163,8 @@ public sealed class ComputeWait(string ampKey) : FlowTask
             }
             if (instance.Status is ComputeStatus.Error or ComputeStatus.Deleted)
             {
-                throw new InvalidOperationException($"compute instance {computeId} of amphora {id} is {instance.Status}");
+                throw new InvalidOperationException($"compute instance {computeId} of amphora {id} is {instance.Status}"
+                    + (instance.Fault is { Length: > 0 } fault ? $": {fault}" : ""));
             }
             if (attempt + 1 >= Math.Max(1, settings.AmpActiveRetries))
             {
@@ -174,17 +175,67 @@ public sealed class ComputeWait(string ampKey) : FlowTask
     }
 }
 
-/// <summary>Waits until the amphora agent answers (upstream AmphoraComputeConnectivityWait).</summary>
+/// <summary>
+/// Waits until the amphora agent answers (upstream AmphoraComputeConnectivityWait). Ours: it also
+/// watches the compute instance, so an instance that dies while its agent is awaited (an agent that
+/// cannot start) fails the flow at once with the instance's fault, instead of after every retry.
+/// </summary>
 public sealed class AmphoraConnectivityWait(string ampKey) : FlowTask
 {
+    private static readonly TimeSpan s_computeCheck = TimeSpan.FromMilliseconds(500);
+
     public override async Task<JsonNode?> ExecuteAsync(FlowContext context, CancellationToken cancellationToken)
     {
         var id = context.GetString(ampKey);
         var ha = context.Get<WorkerSettings>().HaproxyAmphora;
-        await using var db = WorkerDb.Open(context);
-        var amp = await db.Amphorae.AsNoTracking().SingleAsync(a => a.Id == id, cancellationToken).ConfigureAwait(false);
-        await context.Get<IAmphoraDriver>().WaitForConnectivityAsync(amp, ha.ConnectionMaxRetries, TimeSpan.FromSeconds(ha.ConnectionRetryInterval), cancellationToken).ConfigureAwait(false);
+        Amphora amp;
+        await using (var db = WorkerDb.Open(context))
+        {
+            amp = await db.Amphorae.AsNoTracking().SingleAsync(a => a.Id == id, cancellationToken).ConfigureAwait(false);
+        }
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var wait = context.Get<IAmphoraDriver>().WaitForConnectivityAsync(amp, ha.ConnectionMaxRetries, TimeSpan.FromSeconds(ha.ConnectionRetryInterval), stop.Token);
+        var watch = amp.ComputeId is { } computeId
+            ? WatchComputeAsync(context.Get<IComputeDriver>(), computeId, context.Get<TimeProvider>(), stop.Token)
+            : Task.FromResult<string?>(null);
+        var first = await Task.WhenAny(wait, watch).ConfigureAwait(false);
+        if (first == watch && watch.IsCompletedSuccessfully && watch.Result is { } fault)
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAny(wait).ConfigureAwait(false);
+            throw new InvalidOperationException($"amphora {id} failed while waiting for its agent: {fault}");
+        }
+        try
+        {
+            await wait.ConfigureAwait(false);
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAny(watch).ConfigureAwait(false);
+        }
         return null;
+    }
+
+    // Null once cancelled or if the instance never fails; otherwise why it failed.
+    private static async Task<string?> WatchComputeAsync(IComputeDriver compute, string computeId, TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(s_computeCheck, time, cancellationToken).ConfigureAwait(false);
+                var instance = await compute.GetAsync(computeId, cancellationToken).ConfigureAwait(false);
+                if (instance.Status is ComputeStatus.Error or ComputeStatus.Deleted)
+                {
+                    return $"compute instance {computeId} is {instance.Status}" + (instance.Fault is { Length: > 0 } f ? $": {f}" : "");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
     }
 }
 
