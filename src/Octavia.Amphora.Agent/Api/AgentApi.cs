@@ -68,7 +68,8 @@ internal static partial class AgentApi
         string config;
         try
         {
-            config = HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw));
+            config = HaproxyConfigFile.LocalizePaths(HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw)),
+                AgentPaths.HaproxySockConfigPath(lb_id), paths.StateFilePath(lb_id));
         }
         catch (DecoderFallbackException)
         {
@@ -216,7 +217,9 @@ internal static partial class AgentApi
             string? statsSocket = null;
             try
             {
-                statsSocket = HaproxyConfigFile.StatsSocket(await File.ReadAllTextAsync(paths.ConfigPath(object_id), ct));
+                statsSocket = HaproxyConfigFile.StatsSocket(await File.ReadAllTextAsync(paths.ConfigPath(object_id), ct)) is { } written
+                    ? paths.FromHaproxyDir(object_id, written)
+                    : null;
             }
             catch (IOException)
             {
