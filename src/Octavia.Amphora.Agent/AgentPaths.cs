@@ -24,6 +24,16 @@ internal sealed partial class AgentPaths(string basePath, string baseCertDir)
 
     public string HaproxySockPath(string lbId) => Path.Combine(BasePath, lbId + ".sock");
 
+    /// <summary>
+    /// The stats socket as written into haproxy.cfg: relative to HAProxy's working directory
+    /// (<see cref="HaproxyDir"/>), because a local amphora's absolute path can exceed sun_path's 108 bytes.
+    /// </summary>
+    public static string HaproxySockConfigPath(string lbId) => "unix@../" + lbId + ".sock";
+
+    /// <summary>A socket path from <paramref name="lbId"/>'s haproxy.cfg, absolute (relative ones are from HAProxy's working directory).</summary>
+    public string FromHaproxyDir(string lbId, string path) =>
+        Path.GetFullPath(path.StartsWith("unix@", StringComparison.Ordinal) ? path["unix@".Length..] : path, HaproxyDir(lbId));
+
     public string CertDir(string lbId) => Path.Combine(baseCertDir, lbId);
 
     public string KeepalivedDir => Path.Combine(BasePath, "vrrp");

@@ -69,7 +69,10 @@ internal static partial class AgentApi
         string config;
         try
         {
-            config = LogRouting.RouteToAgent(HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw)), logs.RingTarget);
+            config = LogRouting.RouteToAgent(
+                HaproxyConfigFile.LocalizePaths(HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw)),
+                    AgentPaths.HaproxySockConfigPath(lb_id), paths.StateFilePath(lb_id)),
+                logs.RingTarget);
         }
         catch (DecoderFallbackException)
         {
@@ -236,7 +239,9 @@ internal static partial class AgentApi
             string? statsSocket = null;
             try
             {
-                statsSocket = HaproxyConfigFile.StatsSocket(await File.ReadAllTextAsync(paths.ConfigPath(object_id), ct));
+                statsSocket = HaproxyConfigFile.StatsSocket(await File.ReadAllTextAsync(paths.ConfigPath(object_id), ct)) is { } written
+                    ? paths.FromHaproxyDir(object_id, written)
+                    : null;
             }
             catch (IOException)
             {

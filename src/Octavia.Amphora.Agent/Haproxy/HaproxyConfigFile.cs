@@ -8,7 +8,10 @@ namespace Octavia.Amphora.Agent.Haproxy;
 /// <summary>A listener (HAProxy frontend) found in a configuration, as upstream's <c>parse_haproxy_file</c> reports it.</summary>
 internal sealed record HaproxyListener(string Id, string Mode);
 
-/// <summary>The facts the agent reads from an uploaded haproxy.cfg; it never rewrites the file beyond upstream's <c>group</c> strip.</summary>
+/// <summary>
+/// The facts the agent reads from an uploaded haproxy.cfg; it rewrites only upstream's <c>group</c> lines and
+/// the paths of its own files (stats socket, server-state file), which must be this amphora's.
+/// </summary>
 internal static partial class HaproxyConfigFile
 {
     /// <summary>Upstream removes <c>group</c> lines because the agent supplies the group itself.</summary>
@@ -32,6 +35,17 @@ internal static partial class HaproxyConfigFile
             result.Add(new HaproxyListener(name, mode));
         }
         return result;
+    }
+
+    /// <summary>
+    /// Points the stats socket and the server-state file at this amphora's own files. The controller renders
+    /// them from its <c>base_path</c>; amphorae sharing a host (two of one ACTIVE_STANDBY load balancer) would
+    /// otherwise bind one socket path and overwrite one state file.
+    /// </summary>
+    public static string LocalizePaths(string config, string statsSocket, string stateFile)
+    {
+        var text = StatsSocketLine().Replace(config, m => "stats socket " + statsSocket, 1);
+        return StateFileLine().Replace(text, m => m.Groups[1].Value + stateFile);
     }
 
     /// <summary>The first <c>stats socket</c> path, or null.</summary>
@@ -120,6 +134,9 @@ internal static partial class HaproxyConfigFile
 
     [GeneratedRegex(@"stats socket\s+(\S+)")]
     private static partial Regex StatsSocketLine();
+
+    [GeneratedRegex(@"^(\s*server-state-file\s+)\S+", RegexOptions.Multiline)]
+    private static partial Regex StateFileLine();
 
     [GeneratedRegex(@"^\s+maxconn\s+(\d{1,15})\s*$", RegexOptions.Multiline)]
     private static partial Regex MaxconnLine();

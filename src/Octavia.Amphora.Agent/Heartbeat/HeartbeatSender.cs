@@ -115,7 +115,7 @@ internal sealed class HeartbeatSender(
             {
                 continue;
             }
-            var socketPath = HaproxyConfigFile.StatsSocket(config) ?? paths.HaproxySockPath(lb);
+            var socketPath = HaproxyConfigFile.StatsSocket(config) is { } written ? paths.FromHaproxyDir(lb, written) : paths.HaproxySockPath(lb);
             var rows = HaproxySocket.ParseStat(await HaproxySocket.QueryAsync(socketPath, "show stat -1 -1 -1", ct).ConfigureAwait(false));
             foreach (var row in rows)
             {

@@ -43,7 +43,9 @@ internal sealed partial class KeepalivedManager(AgentSettings settings, AgentPat
     {
         Directory.CreateDirectory(paths.KeepalivedDir);
         Directory.CreateDirectory(paths.KeepalivedCheckScriptsDir);
-        await AgentFiles.WriteAsync(paths.KeepalivedConfigPath, body, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, ct).ConfigureAwait(false);
+        // The controller names the check script by its own base_path; this amphora's script is here.
+        var config = CheckScriptLine().Replace(System.Text.Encoding.UTF8.GetString(body), m => m.Groups[1].Value + paths.KeepalivedCheckScriptPath);
+        await AgentFiles.WriteAsync(paths.KeepalivedConfigPath, System.Text.Encoding.UTF8.GetBytes(config), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, ct).ConfigureAwait(false);
         var script = $"""
             #!/bin/bash
             shopt -s nullglob
@@ -69,10 +71,12 @@ internal sealed partial class KeepalivedManager(AgentSettings settings, AgentPat
     public void UpdateHaproxyCheckScript(IEnumerable<string> runningLoadBalancers)
     {
         Directory.CreateDirectory(paths.KeepalivedCheckScriptsDir);
-        var sockets = runningLoadBalancers.Select(paths.HaproxySockPath).ToList();
+        var sockets = runningLoadBalancers.Select(lb => Path.GetFileName(paths.HaproxySockPath(lb))).ToList();
+        // Relative socket names from base_path: a local amphora's absolute socket path can exceed sun_path.
         var text = sockets.Count == 0
             ? "exit 1"
-            : string.Join('\n', sockets.Select(s => $"echo 'show info' | socat stdio UNIX-CONNECT:{s} > /dev/null || exit 1")) + "\nexit 0\n";
+            : $"cd '{paths.BasePath}' || exit 1\n"
+                + string.Join('\n', sockets.Select(s => $"echo 'show info' | socat stdio UNIX-CONNECT:./{s} > /dev/null || exit 1")) + "\nexit 0\n";
         File.WriteAllText(paths.HaproxyCheckScriptPath, text);
     }
 
@@ -214,6 +218,9 @@ internal sealed partial class KeepalivedManager(AgentSettings settings, AgentPat
             Lock.Release();
         }
     }
+
+    [GeneratedRegex(@"(vrrp_script\s+check_script\s*\{[^}]*?\bscript\s+)(""[^""]*""|\S+)")]
+    private static partial Regex CheckScriptLine();
 
     [GeneratedRegex(@"^\s*virtual_server(_group)?\s", RegexOptions.Multiline)]
     private static partial Regex VirtualServer();

@@ -28,8 +28,10 @@ public sealed record KeepalivedOptions
     public static KeepalivedOptions FromConfig(OctaviaConfig config)
     {
         var k = OptionBinder.Bind<KeepalivedVrrpOptions>(config);
+        var basePath = OptionBinder.Bind<HaproxyAmphoraOptions>(config).BasePath;
         return new KeepalivedOptions
         {
+            CheckScriptPath = Path.Combine(string.IsNullOrEmpty(basePath) ? "/var/lib/octavia" : basePath, "vrrp", "check_script.sh"),
             VrrpCheckInterval = k.VrrpCheckInterval,
             VrrpFailCount = k.VrrpFailCount,
             VrrpSuccessCount = k.VrrpSuccessCount,
