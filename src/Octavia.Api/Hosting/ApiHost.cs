@@ -151,5 +151,6 @@ public static class ApiHost
         Catalog.Map(v2);
         Amphorae.Map(v2);
         NeutronView.Map(v2);
+        ProjectView.Map(app);
     }
 }

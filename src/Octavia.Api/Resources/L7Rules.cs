@@ -139,7 +139,7 @@ internal static partial class L7Rules
         return await db.L7Rules.Include(r => r.Tags).FirstOrDefaultAsync(r => r.Id == key && r.L7PolicyId == policy, ct) ?? throw ApiException.NotFound("L7 Rule", id);
     }
 
-    private static void Apply(Body b, L7Rule r, bool create)
+    public static void Apply(Body b, L7Rule r, bool create)
     {
         Common.ApplyBase(r, b, create);
         if (!create)

@@ -76,6 +76,7 @@ internal static class Listeners
                 var now = api.Store.Now;
                 var listener = Build(b, lb, api, now, graph: false);
                 CheckCidrsMatchVip(listener, await VipAddressAsync(db, lb.Id, http.RequestAborted));
+                await TlsReferences.CheckListenerAsync(TlsReferences.Manager(http), listener, http.RequestAborted);
                 await CheckPortAsync(db, lb.Id, listener, http.RequestAborted);
                 if (listener.DefaultPoolId is { } poolId)
                 {
@@ -100,6 +101,8 @@ internal static class Listeners
                 Common.RequireActive(l, "Listener");
                 Apply(b, l, api, create: false);
                 Validate(l, api);
+                string?[] bodyBundles = [.. b.Has("sni_container_refs") ? l.SniContainers.Select(x => x.TlsContainerId) : [], b.Has("default_tls_container_ref") ? l.TlsCertificateId : null];
+                await TlsReferences.CheckListenerUpdateAsync(TlsReferences.Manager(http), l, bodyBundles, http.RequestAborted);
                 if (b.Has("allowed_cidrs"))
                 {
                     CheckCidrsMatchVip(l, await VipAddressAsync(db, lb.Id, http.RequestAborted));

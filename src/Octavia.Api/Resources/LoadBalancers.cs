@@ -250,10 +250,13 @@ internal static class LoadBalancers
             lb.Vip.LoadBalancerId = lb.Id;
             var now = lb.CreatedAt!.Value;
             BuildGraph(lb, listenerBodies, poolBodies, api, now);
+            await GraphCreate.CheckTlsReferencesAsync(TlsReferences.Manager(http), lb, ct);
             await Common.CheckQuotaAsync(db, api, project, "listener", lb.Listeners.Count, ct);
             await Common.CheckQuotaAsync(db, api, project, "pool", lb.Pools.Count, ct);
             await Common.CheckQuotaAsync(db, api, project, "member", lb.Pools.Sum(p => p.Members.Count), ct);
             await Common.CheckQuotaAsync(db, api, project, "healthmonitor", lb.Pools.Count(p => p.HealthMonitor is not null), ct);
+            await Common.CheckQuotaAsync(db, api, project, "l7policy", lb.Listeners.Sum(l => l.L7Policies.Count), ct);
+            await Common.CheckQuotaAsync(db, api, project, "l7rule", lb.Listeners.Sum(l => l.L7Policies.Sum(p => p.L7Rules.Count)), ct);
             db.LoadBalancers.Add(lb);
             await Common.SubmitAsync(api, lb, "create_load_balancer", new JsonObject
             {
@@ -270,7 +273,8 @@ internal static class LoadBalancers
             var listeners = await Common.ListenerView(db).Where(l => l.LoadBalancerId == lb.Id).ToListAsync(ct);
             var pools = await Common.PoolView(db).Where(p => p.LoadBalancerId == lb.Id).ToListAsync(ct);
             var users = await Common.PoolListenersAsync(db, pools.Select(p => p.Id).ToList(), ct);
-            view["listeners"] = new JsonArray(listeners.Select(l => (JsonNode)Views.Listener(l)).ToArray());
+            var policies = await Common.L7PolicyView(db).Where(p => p.Listener!.LoadBalancerId == lb.Id).ToListAsync(ct);
+            view["listeners"] = new JsonArray(listeners.Select(l => (JsonNode)GraphCreate.FullListener(l, [.. policies.Where(p => p.ListenerId == l.Id)])).ToArray());
             view["pools"] = new JsonArray(pools.Select(p => (JsonNode)Views.Pool(p, users[p.Id])).ToArray());
         }
         return Common.Json(new JsonObject { ["loadbalancer"] = view }, StatusCodes.Status201Created);
@@ -349,7 +353,7 @@ internal static class LoadBalancers
             lb.Pools.Add(pool);
             if (pool.Name is { Length: > 0 } name && !named.TryAdd(name, pool))
             {
-                throw ApiException.BadRequest($"Validation failure: Pool names must be unique in a graph create: {name}");
+                throw ApiException.BadRequest("Validation failure: Pool names must be unique when creating a fully populated loadbalancer.");
             }
             return pool;
         }
@@ -357,7 +361,45 @@ internal static class LoadBalancers
         {
             BuildPool(pb);
         }
+        // As upstream, full default_pool and redirect_pool definitions are created before any listener, so a
+        // name-only reference may point at a pool defined anywhere in the graph.
+        var plans = new List<(Body Body, Pool? DefaultPool, string? DefaultRef, List<Body> Policies)>();
+        var referenced = new List<string>();
         foreach (var lbody in listenerBodies)
+        {
+            Pool? defaultPool = null;
+            string? defaultRef = null;
+            if (lbody.Child("default_pool", "pool", Pools.GraphCreate) is { } dp)
+            {
+                if (GraphCreate.IsReference(dp))
+                {
+                    defaultRef = dp.Str("name")!;
+                    referenced.Add(defaultRef);
+                }
+                else
+                {
+                    defaultPool = BuildPool(dp);
+                }
+            }
+            var policies = GraphCreate.PolicyBodies(lbody);
+            foreach (var rp in policies.Select(GraphCreate.RedirectPoolBody).OfType<Body>())
+            {
+                if (GraphCreate.IsReference(rp))
+                {
+                    referenced.Add(rp.Str("name")!);
+                }
+                else
+                {
+                    BuildPool(rp);
+                }
+            }
+            plans.Add((lbody, defaultPool, defaultRef, policies));
+        }
+        foreach (var name in referenced.Where(n => !named.ContainsKey(n)))
+        {
+            throw ApiException.BadRequest($"Validation failure: Pool '{name}' was referenced but no full definition was found.");
+        }
+        foreach (var (lbody, defaultPool, defaultRef, policies) in plans)
         {
             var listener = Listeners.Build(lbody, lb, api, now, graph: true);
             Listeners.CheckCidrsMatchVip(listener, lb.Vip?.IpAddress);
@@ -365,26 +407,16 @@ internal static class LoadBalancers
             {
                 throw ApiException.Conflict($"Another Listener on this Load Balancer is already using protocol_port {listener.ProtocolPort}");
             }
-            if (lbody.Child("default_pool", "pool", Pools.GraphCreate) is { } dp)
+            if ((defaultPool ?? (defaultRef is null ? null : named[defaultRef])) is { } pool)
             {
-                var raw = dp.Raw();
-                Pool pool;
-                if (raw.Count == 1 && raw.ContainsKey("name"))
+                if (listener.Protocol == Protocols.Prometheus)
                 {
-                    var name = dp.Str("name")!;
-                    pool = named.TryGetValue(name, out var p) ? p : throw ApiException.BadRequest($"Validation failure: default_pool references an unknown pool name: {name}");
-                }
-                else
-                {
-                    pool = BuildPool(dp);
+                    throw ApiException.BadRequest($"Protocol {Protocols.Prometheus} listeners cannot have child objects.");
                 }
                 Listeners.CheckProtocols(listener.Protocol, pool.Protocol);
                 listener.DefaultPoolId = pool.Id;
             }
-            if (lbody.Has("l7policies") && (lbody.Children("l7policies", "l7policy", ["name"])?.Count ?? 0) > 0)
-            {
-                throw ApiException.BadRequest("Validation failure: L7 policies in a graph create are not supported by this deployment yet.");
-            }
+            GraphCreate.AddL7Policies(lb, listener, policies, named, now);
             lb.Listeners.Add(listener);
         }
     }

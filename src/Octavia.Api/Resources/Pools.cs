@@ -73,6 +73,7 @@ internal static class Pools
                 await Common.CheckQuotaAsync(db, api, lb.ProjectId!, "pool", 1, http.RequestAborted);
                 var now = api.Store.Now;
                 var pool = Build(b, lb, api, now);
+                await TlsReferences.CheckPoolAsync(TlsReferences.Manager(http), pool, bundleChanged: true, http.RequestAborted);
                 db.Pools.Add(pool);
                 if (listenerRow is not null)
                 {
@@ -103,6 +104,7 @@ internal static class Pools
                 Common.RequireActive(p, "Pool");
                 Apply(b, p, api, create: false);
                 api.Providers.Get(lb.Provider).CheckOptions("pool", p.Protocol, p.LbAlgorithm);
+                await TlsReferences.CheckPoolAsync(TlsReferences.Manager(http), p, b.Has("tls_container_ref"), http.RequestAborted);
                 var now = api.Store.Now;
                 Common.MarkUpdating(p, now);
                 Common.MarkUpdating(lb, now);

@@ -76,6 +76,7 @@ internal static partial class AllInOneCommand
                 {
                     services.AddSingleton(network);
                     services.AddSingleton(bus);
+                    ApiCertificates.Register(services, config);
                 });
                 ApiHost.PrepareDatabase(api);
                 await api.StartAsync(stop.Token).ConfigureAwait(false);

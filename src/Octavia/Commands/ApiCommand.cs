@@ -42,6 +42,7 @@ internal static class ApiCommand
             var app = ApiHost.Build(config, services =>
             {
                 services.AddSingleton(network);
+                ApiCertificates.Register(services, config);
                 if (bus is not null)
                 {
                     services.AddSingleton(bus);
