@@ -20,15 +20,17 @@ internal static class ListQuery
     private static readonly HashSet<string> s_reserved =
         ["limit", "marker", "sort", "sort_key", "sort_dir", "fields", "page_reverse", "tags", "tags-any", "not-tags", "not-tags-any"];
 
-    /// <summary>Builds <c>{collection: [...], links: [...]}</c> from every visible object.</summary>
-    public static JsonObject Respond(HttpContext http, ApiSettingsOptions settings, IEnumerable<JsonObject> all,
-        string collection, string? linksKey, IReadOnlyCollection<string> attributes, params string[] ignoredFilters)
+    /// <summary>
+    /// Parses and validates the list parameters, in upstream's order: filters (unknown attributes are a 400),
+    /// then sort keys and directions, then the limit. The marker is checked by whoever runs the query.
+    /// </summary>
+    public static ListRequest Parse(HttpContext http, ApiSettingsOptions settings, IReadOnlyCollection<string> attributes, params string[] ignoredFilters)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(settings);
         var query = http.Request.Query;
-        IEnumerable<JsonObject> items = all;
-
+        var filters = new List<(string, string)>();
+        List<string> all = [], any = [], notAll = [], notAny = [];
         if (settings.AllowFiltering)
         {
             foreach (var (key, values) in query)
@@ -39,14 +41,35 @@ internal static class ListQuery
                 }
                 var attr = ResolveFilter(key, attributes)
                     ?? throw ApiException.BadRequest($"One or more arguments are either duplicate or invalid: {key}");
-                var wanted = values.ToString();
-                items = items.Where(o => Matches(o, attr, wanted));
+                filters.Add((attr, values.ToString()));
             }
-            items = TagFilter(items, query);
+            all = TagValues(query, "tags");
+            any = TagValues(query, "tags-any");
+            notAll = TagValues(query, "not-tags");
+            notAny = TagValues(query, "not-tags-any");
         }
+        var sort = settings.AllowSorting ? ParseSort(query, attributes) : [];
+        var paginate = settings.AllowPagination;
+        var limit = paginate ? ParseLimit(query, settings) : null;
+        var marker = paginate ? query["marker"].FirstOrDefault() : null;
+        var reverse = paginate && string.Equals(query["page_reverse"].FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase);
+        return new ListRequest(filters, all, any, notAll, notAny, sort, paginate, limit, marker, reverse);
+    }
+
+    /// <summary>Builds <c>{collection: [...], links: [...]}</c> from every visible object (in memory).</summary>
+    public static JsonObject Respond(HttpContext http, ApiSettingsOptions settings, IEnumerable<JsonObject> all,
+        string collection, string? linksKey, IReadOnlyCollection<string> attributes, params string[] ignoredFilters)
+    {
+        var request = Parse(http, settings, attributes, ignoredFilters);
+        IEnumerable<JsonObject> items = all;
+        foreach (var (attr, wanted) in request.Filters)
+        {
+            items = items.Where(o => Matches(o, attr, wanted));
+        }
+        items = TagFilter(items, request);
 
         var list = items.ToList();
-        var sortKeys = settings.AllowSorting ? ParseSort(query, attributes) : [];
+        var sortKeys = request.Sort.ToList();
         sortKeys.Add(("created_at", true));
         sortKeys.Add(("id", true));
         list.Sort((a, b) =>
@@ -63,11 +86,11 @@ internal static class ListQuery
         });
 
         var links = new JsonArray();
-        if (settings.AllowPagination)
+        if (request.Paginate)
         {
-            var limit = ParseLimit(query, settings);
-            var marker = query["marker"].FirstOrDefault();
-            var reverse = string.Equals(query["page_reverse"].FirstOrDefault(), "true", StringComparison.OrdinalIgnoreCase);
+            var limit = request.Limit;
+            var marker = request.Marker;
+            var reverse = request.Reverse;
             var start = 0;
             var end = list.Count;
             if (marker is not null)
@@ -182,31 +205,28 @@ internal static class ListQuery
         }
     }
 
-    private static IEnumerable<JsonObject> TagFilter(IEnumerable<JsonObject> items, IQueryCollection query)
+    private static List<string> TagValues(IQueryCollection q, string key) =>
+        q.TryGetValue(key, out var v) ? v.SelectMany(s => (s ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList() : [];
+
+    private static IEnumerable<JsonObject> TagFilter(IEnumerable<JsonObject> items, ListRequest request)
     {
-        static List<string> Values(IQueryCollection q, string key) =>
-            q.TryGetValue(key, out var v) ? v.SelectMany(s => (s ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)).ToList() : [];
         static HashSet<string> Tags(JsonObject o) =>
             o["tags"] is JsonArray a ? a.Select(t => t?.ToString() ?? "").ToHashSet() : [];
-        var all = Values(query, "tags");
-        var any = Values(query, "tags-any");
-        var notAll = Values(query, "not-tags");
-        var notAny = Values(query, "not-tags-any");
-        if (all.Count > 0)
+        if (request.TagsAll.Count > 0)
         {
-            items = items.Where(o => all.All(Tags(o).Contains));
+            items = items.Where(o => request.TagsAll.All(Tags(o).Contains));
         }
-        if (any.Count > 0)
+        if (request.TagsAny.Count > 0)
         {
-            items = items.Where(o => any.Any(Tags(o).Contains));
+            items = items.Where(o => request.TagsAny.Any(Tags(o).Contains));
         }
-        if (notAll.Count > 0)
+        if (request.NotTagsAll.Count > 0)
         {
-            items = items.Where(o => !notAll.All(Tags(o).Contains));
+            items = items.Where(o => !request.NotTagsAll.All(Tags(o).Contains));
         }
-        if (notAny.Count > 0)
+        if (request.NotTagsAny.Count > 0)
         {
-            items = items.Where(o => !notAny.Any(Tags(o).Contains));
+            items = items.Where(o => !request.NotTagsAny.Any(Tags(o).Contains));
         }
         return items;
     }
@@ -275,8 +295,14 @@ internal static class ListQuery
         return max is { } mx ? Math.Min(limit, mx) : limit;
     }
 
-    private static JsonObject Link(HttpContext http, ApiSettingsOptions settings, string rel, string? marker, bool reverse)
+    private static JsonObject Link(HttpContext http, ApiSettingsOptions settings, string rel, string? marker, bool reverse) =>
+        new() { ["href"] = LinkHref(http, settings, marker, reverse), ["rel"] = rel };
+
+    /// <summary>The href of a <c>next</c> or <c>previous</c> link: this request's sort and limit, a new marker.</summary>
+    public static string LinkHref(HttpContext http, ApiSettingsOptions settings, string? marker, bool reverse)
     {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(settings);
         var baseUri = string.IsNullOrEmpty(settings.ApiBaseUri)
             ? $"{http.Request.Scheme}://{http.Request.Host}"
             : settings.ApiBaseUri.TrimEnd('/');
@@ -293,7 +319,7 @@ internal static class ListQuery
         {
             sb.Append("&page_reverse=True");
         }
-        return new JsonObject { ["href"] = sb.ToString(), ["rel"] = rel };
+        return sb.ToString();
     }
 
     private static int Compare(JsonNode? a, JsonNode? b)
@@ -317,3 +343,16 @@ internal static class ListQuery
         return string.CompareOrdinal(a.ToJsonString(), b.ToJsonString());
     }
 }
+
+/// <summary>The validated parameters of one list request.</summary>
+internal sealed record ListRequest(
+    List<(string Attribute, string Value)> Filters,
+    List<string> TagsAll,
+    List<string> TagsAny,
+    List<string> NotTagsAll,
+    List<string> NotTagsAny,
+    List<(string Key, bool Asc)> Sort,
+    bool Paginate,
+    int? Limit,
+    string? Marker,
+    bool Reverse);

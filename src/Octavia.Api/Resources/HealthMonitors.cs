@@ -29,12 +29,36 @@ internal static partial class HealthMonitors
     [GeneratedRegex(@"^(?=.{1,255}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")]
     private static partial Regex DomainName();
 
+    private static readonly Dictionary<string, Column<HealthMonitor>> s_columns = BuildColumns();
+
+    private static Dictionary<string, Column<HealthMonitor>> BuildColumns()
+    {
+        var c = Columns.Base<HealthMonitor>();
+        c["type"] = Columns.Str<HealthMonitor>(h => h.Type, nullable: false);
+        c["delay"] = Columns.Int<HealthMonitor>(h => h.Delay, nullable: false);
+        c["timeout"] = Columns.Int<HealthMonitor>(h => h.Timeout, nullable: false);
+        c["max_retries"] = Columns.Int<HealthMonitor>(h => h.RiseThreshold, nullable: false);
+        c["max_retries_down"] = Columns.Int<HealthMonitor>(h => h.FallThreshold, nullable: false);
+        c["http_method"] = Columns.Str<HealthMonitor>(h => h.HttpMethod);
+        c["url_path"] = Columns.Str<HealthMonitor>(h => h.UrlPath);
+        c["expected_codes"] = Columns.Str<HealthMonitor>(h => h.ExpectedCodes);
+        c["pools"] = Columns.Has<HealthMonitor>(id => h => h.PoolId == id);
+        c["domain_name"] = Columns.Str<HealthMonitor>(h => h.DomainName);
+        return c;
+    }
+
     public static void Map(RouteGroupBuilder g)
     {
         g.MapGet("/lbaas/healthmonitors", async (HttpContext http, ApiServices api) =>
         {
             var scope = Policies.ListScope(http, "healthmonitor");
             await using var db = api.Store.Read();
+            var page = await SqlList.PageAsync(http, api.Settings, Common.Scoped(db.HealthMonitors.AsNoTracking(), scope), s_columns, Views.HealthMonitorAttributes,
+                q => q.Include(h => h.Tags), http.RequestAborted);
+            if (page is not null)
+            {
+                return SqlList.Write(page, "healthmonitors", "healthmonitors_links", ListQuery.Fields(http, api.Settings), ViewWriters.Tree<HealthMonitor>(Views.HealthMonitor));
+            }
             var items = await Common.Scoped(db.HealthMonitors.Include(h => h.Tags), scope).ToListAsync(http.RequestAborted);
             return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(Views.HealthMonitor), "healthmonitors", "healthmonitors_links", Views.HealthMonitorAttributes));
         });

@@ -21,12 +21,35 @@ internal static class L7Policies
     private static readonly string[] s_create = [.. s_update, "listener_id", "project_id", "tenant_id"];
     private static readonly int[] s_codes = [301, 302, 303, 307, 308];
 
+    private static readonly Dictionary<string, Column<L7Policy>> s_columns = BuildColumns();
+
+    private static Dictionary<string, Column<L7Policy>> BuildColumns()
+    {
+        var c = Columns.Base<L7Policy>();
+        c["description"] = Columns.Str<L7Policy>(p => p.Description ?? "", nullable: false);
+        c["action"] = Columns.Str<L7Policy>(p => p.Action, nullable: false);
+        c["listener_id"] = Columns.Str<L7Policy>(p => p.ListenerId, nullable: false);
+        c["redirect_pool_id"] = Columns.Str<L7Policy>(p => p.RedirectPoolId);
+        c["redirect_url"] = Columns.Str<L7Policy>(p => p.RedirectUrl);
+        c["redirect_prefix"] = Columns.Str<L7Policy>(p => p.RedirectPrefix);
+        c["position"] = Columns.Int<L7Policy>(p => p.Position, nullable: false);
+        c["redirect_http_code"] = Columns.Int<L7Policy>(p => p.RedirectHttpCode, nullable: true);
+        c["rules"] = Columns.Has<L7Policy>(id => p => p.L7Rules.Any(r => r.Id == id));
+        return c;
+    }
+
     public static void Map(RouteGroupBuilder g)
     {
         g.MapGet("/lbaas/l7policies", async (HttpContext http, ApiServices api) =>
         {
             var scope = Policies.ListScope(http, "l7policy");
             await using var db = api.Store.Read();
+            var page = await SqlList.PageAsync(http, api.Settings, Common.Scoped(db.L7Policies.AsNoTracking(), scope), s_columns, Views.L7PolicyAttributes,
+                q => q.Include(p => p.Tags).Include(p => p.L7Rules).AsSplitQuery(), http.RequestAborted);
+            if (page is not null)
+            {
+                return SqlList.Write(page, "l7policies", "l7policies_links", ListQuery.Fields(http, api.Settings), ViewWriters.Tree<L7Policy>(Views.L7Policy));
+            }
             var items = await Common.Scoped(Common.L7PolicyView(db), scope).ToListAsync(http.RequestAborted);
             return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(Views.L7Policy), "l7policies", "l7policies_links", Views.L7PolicyAttributes));
         });

@@ -43,6 +43,12 @@ internal static class Listeners
         {
             var scope = Policies.ListScope(http, "listener");
             await using var db = api.Store.Read();
+            var page = await SqlList.PageAsync(http, api.Settings, Common.Scoped(db.Listeners.AsNoTracking(), scope), s_columns, Views.ListenerAttributes,
+                q => q.Include(l => l.Tags).Include(l => l.SniContainers).Include(l => l.AllowedCidrs).Include(l => l.L7Policies).AsSplitQuery(), http.RequestAborted);
+            if (page is not null)
+            {
+                return SqlList.Write(page, "listeners", "listeners_links", ListQuery.Fields(http, api.Settings), ViewWriters.Tree<Listener>(Views.Listener));
+            }
             var items = await Common.Scoped(Common.ListenerView(db), scope).ToListAsync(http.RequestAborted);
             return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(Views.Listener), "listeners", "listeners_links", Views.ListenerAttributes));
         });
@@ -135,6 +141,32 @@ internal static class Listeners
             }, http.RequestAborted);
             return Common.NoContent();
         });
+    }
+
+    private static readonly Dictionary<string, Column<Listener>> s_columns = BuildColumns();
+
+    private static Dictionary<string, Column<Listener>> BuildColumns()
+    {
+        var c = Columns.Base<Listener>();
+        c["description"] = Columns.Str<Listener>(l => l.Description ?? "", nullable: false);
+        c["protocol"] = Columns.Str<Listener>(l => l.Protocol, nullable: false);
+        c["protocol_port"] = Columns.Int<Listener>(l => l.ProtocolPort, nullable: false);
+        c["connection_limit"] = Columns.Int<Listener>(l => l.ConnectionLimit ?? -1, nullable: false);
+        c["default_tls_container_ref"] = Columns.Str<Listener>(l => l.TlsCertificateId);
+        c["default_pool_id"] = Columns.Str<Listener>(l => l.DefaultPoolId);
+        c["loadbalancers"] = Columns.Has<Listener>(id => l => l.LoadBalancerId == id);
+        c["timeout_client_data"] = Columns.Int<Listener>(l => l.TimeoutClientData, nullable: true);
+        c["timeout_member_connect"] = Columns.Int<Listener>(l => l.TimeoutMemberConnect, nullable: true);
+        c["timeout_member_data"] = Columns.Int<Listener>(l => l.TimeoutMemberData, nullable: true);
+        c["timeout_tcp_inspect"] = Columns.Int<Listener>(l => l.TimeoutTcpInspect, nullable: true);
+        c["client_ca_tls_container_ref"] = Columns.Str<Listener>(l => l.ClientCaTlsCertificateId);
+        c["client_authentication"] = Columns.Str<Listener>(l => l.ClientAuthentication, nullable: false);
+        c["client_crl_container_ref"] = Columns.Str<Listener>(l => l.ClientCrlContainerId);
+        c["tls_ciphers"] = Columns.Str<Listener>(l => l.TlsCiphers);
+        c["hsts_max_age"] = Columns.Int<Listener>(l => l.HstsMaxAge, nullable: true);
+        c["hsts_include_subdomains"] = Columns.Bool<Listener>(l => l.HstsIncludeSubdomains ?? false);
+        c["hsts_preload"] = Columns.Bool<Listener>(l => l.HstsPreload ?? false);
+        return c;
     }
 
     public static async Task<Listener> FindAsync(ApiServices api, string id, CancellationToken ct)

@@ -30,39 +30,16 @@ internal static class LoadBalancers
         {
             var scope = Policies.ListScope(http, "loadbalancer");
             await using var db = api.Store.Read();
-            // Two queries: the load balancers joined with their VIP, then every child id, tag and additional VIP
-            // as one UNION ALL of (kind, owner, value, extra) rows; children are only listed by id here.
             var lbs = Common.Scoped(db.LoadBalancers.AsNoTracking(), scope).Where(l => l.ProvisioningStatus != ProvisioningStatus.Deleted);
-            var items = await lbs.Include(l => l.Vip).ToListAsync(http.RequestAborted);
-            var listenerRows = Common.Scoped(db.Listeners, scope).Select(l => new ChildRow { Kind = 0, Owner = l.LoadBalancerId, Value = l.Id, Extra = null });
-            var poolRows = Common.Scoped(db.Pools, scope).Select(p => new ChildRow { Kind = 1, Owner = p.LoadBalancerId, Value = p.Id, Extra = null });
-            var tagRows = db.Tags.Join(lbs, t => t.ResourceId, l => l.Id, (t, l) => new ChildRow { Kind = 2, Owner = t.ResourceId, Value = t.Value, Extra = null });
-            var vipRows = db.AdditionalVips.Join(lbs, v => v.LoadBalancerId, l => l.Id, (v, l) => new ChildRow { Kind = 3, Owner = v.LoadBalancerId, Value = v.SubnetId, Extra = v.IpAddress });
-            var children = await listenerRows.Concat(poolRows).Concat(tagRows).Concat(vipRows).ToListAsync(http.RequestAborted);
-            var byId = items.ToDictionary(l => l.Id, StringComparer.Ordinal);
-            foreach (var row in children)
+            var page = await SqlList.PageAsync(http, api.Settings, lbs, s_columns, Views.LoadBalancerAttributes, q => q.Include(l => l.Vip), http.RequestAborted);
+            if (page is null)
             {
-                if (row.Owner is null || !byId.TryGetValue(row.Owner, out var lb))
-                {
-                    continue;
-                }
-                switch (row.Kind)
-                {
-                    case 0:
-                        lb.Listeners.Add(new Listener { Id = row.Value });
-                        break;
-                    case 1:
-                        lb.Pools.Add(new Pool { Id = row.Value });
-                        break;
-                    case 2:
-                        lb.Tags.Add(new Tag { ResourceId = lb.Id, Value = row.Value });
-                        break;
-                    default:
-                        lb.AdditionalVips.Add(new AdditionalVip { LoadBalancerId = lb.Id, SubnetId = row.Value, IpAddress = row.Extra });
-                        break;
-                }
+                var all = await lbs.Include(l => l.Vip).ToListAsync(http.RequestAborted);
+                await AttachChildrenAsync(db, all, http.RequestAborted);
+                return Common.Json(ListQuery.Respond(http, api.Settings, all.Select(Views.LoadBalancer), "loadbalancers", "loadbalancers_links", Views.LoadBalancerAttributes));
             }
-            return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(Views.LoadBalancer), "loadbalancers", "loadbalancers_links", Views.LoadBalancerAttributes));
+            await AttachChildrenAsync(db, page.Items, http.RequestAborted);
+            return SqlList.Write(page, "loadbalancers", "loadbalancers_links", ListQuery.Fields(http, api.Settings), ViewWriters.LoadBalancer);
         });
         g.MapGet("/lbaas/loadbalancers/{id}", async (HttpContext http, ApiServices api, string id) =>
         {
@@ -161,6 +138,66 @@ internal static class LoadBalancers
             }, http.RequestAborted);
             return Common.NoContent();
         });
+    }
+
+    private static readonly Dictionary<string, Column<LoadBalancer>> s_columns = BuildColumns();
+
+    private static Dictionary<string, Column<LoadBalancer>> BuildColumns()
+    {
+        var c = Columns.Base<LoadBalancer>();
+        c["description"] = Columns.Str<LoadBalancer>(l => l.Description ?? "", nullable: false);
+        c["vip_address"] = Columns.Str<LoadBalancer>(l => l.Vip!.IpAddress);
+        c["vip_port_id"] = Columns.Str<LoadBalancer>(l => l.Vip!.PortId);
+        c["vip_subnet_id"] = Columns.Str<LoadBalancer>(l => l.Vip!.SubnetId);
+        c["vip_network_id"] = Columns.Str<LoadBalancer>(l => l.Vip!.NetworkId);
+        c["vip_qos_policy_id"] = Columns.Str<LoadBalancer>(l => l.Vip!.QosPolicyId);
+        c["provider"] = Columns.Str<LoadBalancer>(l => l.Provider ?? "octavia", nullable: false);
+        c["flavor_id"] = Columns.Str<LoadBalancer>(l => l.FlavorId);
+        c["availability_zone"] = Columns.Str<LoadBalancer>(l => l.AvailabilityZone);
+        c["listeners"] = Columns.Has<LoadBalancer>(id => l => l.Listeners.Any(x => x.Id == id));
+        c["pools"] = Columns.Has<LoadBalancer>(id => l => l.Pools.Any(x => x.Id == id));
+        return c;
+    }
+
+    /// <summary>
+    /// Fills in the listener and pool ids, tags and additional VIPs of <paramref name="lbs"/> with one UNION ALL
+    /// of (kind, owner, value, extra) rows, so a page costs two queries however many children it has.
+    /// </summary>
+    private static async Task AttachChildrenAsync(OctaviaDbContext db, List<LoadBalancer> lbs, CancellationToken ct)
+    {
+        if (lbs.Count == 0)
+        {
+            return;
+        }
+        var ids = lbs.Select(l => l.Id).ToList();
+        var listenerRows = db.Listeners.Where(l => ids.Contains(l.LoadBalancerId!)).Select(l => new ChildRow { Kind = 0, Owner = l.LoadBalancerId, Value = l.Id, Extra = null });
+        var poolRows = db.Pools.Where(p => ids.Contains(p.LoadBalancerId!)).Select(p => new ChildRow { Kind = 1, Owner = p.LoadBalancerId, Value = p.Id, Extra = null });
+        var tagRows = db.Tags.Where(t => ids.Contains(t.ResourceId)).Select(t => new ChildRow { Kind = 2, Owner = t.ResourceId, Value = t.Value, Extra = null });
+        var vipRows = db.AdditionalVips.Where(v => ids.Contains(v.LoadBalancerId)).Select(v => new ChildRow { Kind = 3, Owner = v.LoadBalancerId, Value = v.SubnetId, Extra = v.IpAddress });
+        var children = await listenerRows.Concat(poolRows).Concat(tagRows).Concat(vipRows).AsNoTracking().ToListAsync(ct);
+        var byId = lbs.ToDictionary(l => l.Id, StringComparer.Ordinal);
+        foreach (var row in children)
+        {
+            if (row.Owner is null || !byId.TryGetValue(row.Owner, out var lb))
+            {
+                continue;
+            }
+            switch (row.Kind)
+            {
+                case 0:
+                    lb.Listeners.Add(new Listener { Id = row.Value });
+                    break;
+                case 1:
+                    lb.Pools.Add(new Pool { Id = row.Value });
+                    break;
+                case 2:
+                    lb.Tags.Add(new Tag { ResourceId = lb.Id, Value = row.Value });
+                    break;
+                default:
+                    lb.AdditionalVips.Add(new AdditionalVip { LoadBalancerId = lb.Id, SubnetId = row.Value, IpAddress = row.Extra });
+                    break;
+            }
+        }
     }
 
     public static async Task<LoadBalancer> FindAsync(ApiServices api, string id, CancellationToken ct)

@@ -27,6 +27,12 @@ internal static class Members
             var pool = await Pools.FindAsync(api, poolId, http.RequestAborted);
             Policies.Authorize(http, "member", "get_all", pool.ProjectId);
             await using var db = api.Store.Read();
+            var page = await SqlList.PageAsync(http, api.Settings, db.Members.AsNoTracking().Where(m => m.PoolId == pool.Id), s_columns, Views.MemberAttributes,
+                q => q.Include(m => m.Tags), http.RequestAborted);
+            if (page is not null)
+            {
+                return SqlList.Write(page, "members", "members_links", ListQuery.Fields(http, api.Settings), ViewWriters.Tree<Member>(Views.Member));
+            }
             var items = await db.Members.Include(m => m.Tags).Where(m => m.PoolId == pool.Id).ToListAsync(http.RequestAborted);
             return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(Views.Member), "members", "members_links", Views.MemberAttributes));
         });
@@ -187,6 +193,21 @@ internal static class Members
     }
 
     /// <summary>Marks the listeners that use the pool PENDING_UPDATE, as upstream does for member and HM changes.</summary>
+    private static readonly Dictionary<string, Column<Member>> s_columns = BuildColumns();
+
+    private static Dictionary<string, Column<Member>> BuildColumns()
+    {
+        var c = Columns.Base<Member>();
+        c["address"] = Columns.Str<Member>(m => m.IpAddress, nullable: false);
+        c["protocol_port"] = Columns.Int<Member>(m => m.ProtocolPort, nullable: false);
+        c["weight"] = Columns.Int<Member>(m => m.Weight, nullable: true);
+        c["backup"] = Columns.Bool<Member>(m => m.Backup);
+        c["subnet_id"] = Columns.Str<Member>(m => m.SubnetId);
+        c["monitor_address"] = Columns.Str<Member>(m => m.MonitorAddress);
+        c["monitor_port"] = Columns.Int<Member>(m => m.MonitorPort, nullable: true);
+        return c;
+    }
+
     public static async Task MarkListenersAsync(Data.OctaviaDbContext db, string poolId, DateTime now, CancellationToken ct)
     {
         foreach (var l in await db.Listeners.Where(l => l.DefaultPoolId == poolId).ToListAsync(ct))

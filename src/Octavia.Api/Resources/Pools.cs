@@ -31,6 +31,13 @@ internal static class Pools
         {
             var scope = Policies.ListScope(http, "pool");
             await using var db = api.Store.Read();
+            var page = await SqlList.PageAsync(http, api.Settings, Common.Scoped(db.Pools.AsNoTracking(), scope), s_columns, Views.PoolAttributes,
+                q => q.Include(p => p.Tags).Include(p => p.SessionPersistence).Include(p => p.HealthMonitor).Include(p => p.Members).AsSplitQuery(), http.RequestAborted);
+            if (page is not null)
+            {
+                var pageUsers = await Common.PoolListenersAsync(db, [.. page.Items.Select(p => p.Id)], http.RequestAborted);
+                return SqlList.Write(page, "pools", "pools_links", ListQuery.Fields(http, api.Settings), ViewWriters.Tree<Pool>(p => Views.Pool(p, pageUsers[p.Id])));
+            }
             var items = await Common.Scoped(Common.PoolView(db), scope).ToListAsync(http.RequestAborted);
             var users = await Common.PoolListenersAsync(db, null, http.RequestAborted);
             return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(p => Views.Pool(p, users[p.Id])), "pools", "pools_links", Views.PoolAttributes));
@@ -133,6 +140,25 @@ internal static class Pools
             }, http.RequestAborted);
             return Common.NoContent();
         });
+    }
+
+    private static readonly Dictionary<string, Column<Pool>> s_columns = BuildColumns();
+
+    private static Dictionary<string, Column<Pool>> BuildColumns()
+    {
+        var c = Columns.Base<Pool>();
+        c["description"] = Columns.Str<Pool>(p => p.Description ?? "", nullable: false);
+        c["protocol"] = Columns.Str<Pool>(p => p.Protocol, nullable: false);
+        c["lb_algorithm"] = Columns.Str<Pool>(p => p.LbAlgorithm, nullable: false);
+        c["loadbalancers"] = Columns.Has<Pool>(id => p => p.LoadBalancerId == id);
+        c["healthmonitor_id"] = Columns.Str<Pool>(p => p.HealthMonitor!.Id);
+        c["members"] = Columns.Has<Pool>(id => p => p.Members.Any(m => m.Id == id));
+        c["tls_container_ref"] = Columns.Str<Pool>(p => p.TlsCertificateId);
+        c["ca_tls_container_ref"] = Columns.Str<Pool>(p => p.CaTlsCertificateId);
+        c["crl_container_ref"] = Columns.Str<Pool>(p => p.CrlContainerId);
+        c["tls_enabled"] = Columns.Bool<Pool>(p => p.TlsEnabled);
+        c["tls_ciphers"] = Columns.Str<Pool>(p => p.TlsCiphers);
+        return c;
     }
 
     public static async Task<Pool> FindAsync(ApiServices api, string id, CancellationToken ct)
