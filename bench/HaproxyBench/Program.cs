@@ -85,7 +85,7 @@ string Render(int port, RenderOptions o, string socket)
     return HaproxyConfigRenderer.Render(lb, amp, o with { StatsSocketPath = Path.Combine(dir, socket) }).Replace("    user nobody\n", "", StringComparison.Ordinal);
 }
 // The agent routes upstream's rsyslog socket to its receiver when the config is uploaded.
-var rendered = LogRouting.RouteToAgent(Render(renderedPort, options, "r.sock"), receiver.RingTarget);
+var rendered = receiver.Route(Render(renderedPort, options, "r.sock"));
 var datagramPort = FreePort();
 var renderedDatagram = Render(datagramPort, options with { LogHttp = logPath, LogServer = logPath }, "d.sock");
 var noLogPort = FreePort();

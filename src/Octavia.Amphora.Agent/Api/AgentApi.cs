@@ -69,10 +69,8 @@ internal static partial class AgentApi
         string config;
         try
         {
-            config = LogRouting.RouteToAgent(
-                HaproxyConfigFile.LocalizePaths(HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw)),
-                    AgentPaths.HaproxySockConfigPath(lb_id), paths.StateFilePath(lb_id)),
-                logs.RingTarget);
+            config = logs.Route(HaproxyConfigFile.LocalizePaths(HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw)),
+                AgentPaths.HaproxySockConfigPath(lb_id), paths.StateFilePath(lb_id)));
         }
         catch (DecoderFallbackException)
         {

@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
@@ -21,12 +22,14 @@ internal sealed class AmphoraLogReceiver : BackgroundService
 
     private readonly LogSettings _settings;
     private readonly ILogger<AmphoraLogReceiver> _logger;
-    private readonly string _name;
+    private readonly string _trafficName;
+    private readonly string _adminName;
+    private readonly string _hostname;
     private readonly string _directory;
     private readonly Channel<(bool Traffic, string Line)> _local;
     private readonly LogForwarder? _tenant;
     private readonly LogForwarder? _admin;
-    private Socket? _listener;
+    private readonly List<(Socket Socket, bool Traffic)> _listeners = [];
     private long _received;
     private long _droppedLocal;
 
@@ -35,7 +38,10 @@ internal sealed class AmphoraLogReceiver : BackgroundService
         _settings = settings.Logs;
         _logger = logger;
         // Abstract sockets belong to the network namespace; in loopback mode all amphorae share the host's.
-        _name = "octavia-log-" + (settings.AmphoraId ?? Guid.NewGuid().ToString("N"));
+        var id = settings.AmphoraId ?? Guid.NewGuid().ToString("N");
+        _trafficName = "octavia-traffic-" + id;
+        _adminName = "octavia-admin-" + id;
+        _hostname = settings.AmphoraId ?? "-";
         _directory = Path.Combine(paths.BasePath, "logs");
         _local = Channel.CreateBounded<(bool, string)>(new BoundedChannelOptions(_settings.QueueSize)
         {
@@ -46,8 +52,14 @@ internal sealed class AmphoraLogReceiver : BackgroundService
         _admin = _settings.AdminTargets.Count > 0 ? new LogForwarder(_settings.AdminTargets, _settings, logger) : null;
     }
 
-    /// <summary>The address HAProxy's ring forwards to (<c>server agent …</c>).</summary>
-    public string RingTarget => "abns@" + _name;
+    /// <summary>Where HAProxy's traffic ring forwards to (<c>server agent …</c>).</summary>
+    public string TrafficTarget => "abns@" + _trafficName;
+
+    /// <summary>Where HAProxy's administrative ring forwards to.</summary>
+    public string AdminTarget => "abns@" + _adminName;
+
+    /// <summary>Routes an uploaded configuration's logs to this receiver.</summary>
+    public string Route(string config) => LogRouting.RouteToAgent(config, _settings.UserLogFacility, TrafficTarget, AdminTarget);
 
     /// <summary>The tenant traffic log file.</summary>
     public string TrafficLogPath => Path.Combine(_directory, "traffic.log");
@@ -61,25 +73,28 @@ internal sealed class AmphoraLogReceiver : BackgroundService
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         // Bound before the hosted services that start HAProxy, so their first lines are not lost.
-        try
+        foreach (var (name, traffic) in new[] { (_trafficName, true), (_adminName, false) })
         {
-            var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            // HAProxy's abns@ addresses fill all of sun_path (108 bytes) and pad the name with NULs.
-            listener.Bind(new UnixDomainSocketEndPoint("\0" + _name.PadRight(107, '\0')));
-            listener.Listen(16);
-            _listener = listener;
-            Log.LogReceiverListening(_logger, RingTarget, _settings.DisableLocalStorage ? "(not stored)" : _directory);
-        }
-        catch (SocketException ex)
-        {
-            Log.LogReceiverFailed(_logger, RingTarget, ex.Message);
+            try
+            {
+                var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                // HAProxy's abns@ addresses fill all of sun_path (108 bytes) and pad the name with NULs.
+                listener.Bind(new UnixDomainSocketEndPoint("\0" + name.PadRight(107, '\0')));
+                listener.Listen(16);
+                _listeners.Add((listener, traffic));
+                Log.LogReceiverListening(_logger, "abns@" + name, _settings.DisableLocalStorage ? "(not stored)" : _directory);
+            }
+            catch (SocketException ex)
+            {
+                Log.LogReceiverFailed(_logger, "abns@" + name, ex.Message);
+            }
         }
         return base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (_listener is not { } listener)
+        if (_listeners.Count == 0)
         {
             return;
         }
@@ -87,24 +102,32 @@ internal sealed class AmphoraLogReceiver : BackgroundService
         workers.AddRange(new[] { _tenant, _admin }.OfType<LogForwarder>().Select(f => Task.Run(() => f.RunAsync(stoppingToken), CancellationToken.None)));
         try
         {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                var connection = await listener.AcceptAsync(stoppingToken).ConfigureAwait(false);
-                _ = Task.Run(() => ReadAsync(connection, stoppingToken), CancellationToken.None);
-            }
-        }
-        catch (OperationCanceledException)
-        {
+            await Task.WhenAll(_listeners.Select(l => AcceptAsync(l.Socket, l.Traffic, stoppingToken))).ConfigureAwait(false);
         }
         finally
         {
-            listener.Dispose();
+            _listeners.ForEach(l => l.Socket.Dispose());
             _local.Writer.TryComplete();
             await Task.WhenAll(workers.Select(w => w.ContinueWith(_ => { }, TaskScheduler.Default))).ConfigureAwait(false);
         }
     }
 
-    private async Task ReadAsync(Socket connection, CancellationToken ct)
+    private async Task AcceptAsync(Socket listener, bool traffic, CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                var connection = await listener.AcceptAsync(ct).ConfigureAwait(false);
+                _ = Task.Run(() => ReadAsync(connection, traffic, ct), CancellationToken.None);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task ReadAsync(Socket connection, bool traffic, CancellationToken ct)
     {
         using var stream = new NetworkStream(connection, ownsSocket: true);
         using var reader = new StreamReader(stream, Encoding.UTF8);
@@ -114,7 +137,7 @@ internal sealed class AmphoraLogReceiver : BackgroundService
             {
                 if (line.Length > 0)
                 {
-                    Dispatch(line);
+                    Dispatch(traffic, line);
                 }
             }
         }
@@ -124,27 +147,27 @@ internal sealed class AmphoraLogReceiver : BackgroundService
         }
     }
 
-    /// <summary>Classifies a line by its syslog facility and hands it to storage and the forwarders.</summary>
-    internal void Dispatch(string line)
+    /// <summary>Hands a line to storage and the forwarders. Traffic lines arrive raw and get an RFC 5424 header to travel.</summary>
+    internal void Dispatch(bool traffic, string line)
     {
         Interlocked.Increment(ref _received);
-        var traffic = Facility(line) == 16 + _settings.UserLogFacility;
         if (!_settings.DisableLocalStorage)
         {
             _local.Writer.TryWrite((traffic, line));
         }
-        (traffic ? _tenant : _admin)?.Enqueue(line);
+        if (traffic)
+        {
+            _tenant?.Enqueue(SyslogLine(line));
+        }
+        else
+        {
+            _admin?.Enqueue(line);
+        }
     }
 
-    /// <summary>The facility in a syslog line's <c>&lt;PRI&gt;</c>, or -1.</summary>
-    internal static int Facility(string line)
-    {
-        var end = line.IndexOf('>', StringComparison.Ordinal);
-        return line.Length > 2 && line[0] == '<' && end is > 1 and < 5
-            && int.TryParse(line.AsSpan(1, end - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var pri)
-            ? pri / 8
-            : -1;
-    }
+    /// <summary>An RFC 5424 line at info level in the tenant facility, as HAProxy would have sent it.</summary>
+    internal string SyslogLine(string message) => string.Create(CultureInfo.InvariantCulture,
+        $"<{((16 + _settings.UserLogFacility) * 8) + 6}>1 {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.ffffffZ} {_hostname} haproxy - - - {message}");
 
     private async Task StoreAsync(CancellationToken ct)
     {

@@ -21,30 +21,25 @@ public sealed class AmphoraLogTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public void RouteToAgent_ReplacesUpstreamsRsyslogSocketWithARingForwardedToTheAgent()
+    public void RouteToAgent_SendsTrafficAndAdminLinesToTheirRings_InsteadOfUpstreamsRsyslogSocket()
     {
         var config = "global\n    daemon\n" + RsyslogLines + "\n\ndefaults\n    log global\n";
-        var routed = LogRouting.RouteToAgent(config, "abns@octavia-log-x");
-        routed.ShouldContain("    log ring@octavia-log local0\n");
-        routed.ShouldContain("    log ring@octavia-log local1 notice\n");
+        var routed = LogRouting.RouteToAgent(config, 0, "abns@t", "abns@a");
+        routed.ShouldContain("    log ring@octavia-traffic local0\n");
+        routed.ShouldContain("    log ring@octavia-admin local1 notice\n");
         routed.ShouldNotContain("/run/rsyslog");
-        routed.ShouldContain("ring octavia-log\n");
-        routed.ShouldContain("    server agent abns@octavia-log-x\n");
-        routed.ShouldEndWith("\n");
+        routed.ShouldContain("ring octavia-traffic\n    description \"amphora logs for the amphora agent\"\n    format raw\n");
+        routed.ShouldContain("    server agent abns@t\n");
+        routed.ShouldContain("ring octavia-admin\n    description \"amphora logs for the amphora agent\"\n    format rfc5424\n");
+        routed.ShouldContain("    server agent abns@a\n");
+
+        // Another user_log_facility: local0 is then administrative.
+        LogRouting.RouteToAgent(config, 3, "abns@t", "abns@a").ShouldNotContain("octavia-traffic");
 
         // Other log targets (an operator's template) are left alone.
         const string other = "global\n    log 192.0.2.1:514 local0\n";
-        LogRouting.RouteToAgent(other, "abns@x").ShouldBe(other);
+        LogRouting.RouteToAgent(other, 0, "abns@t", "abns@a").ShouldBe(other);
     }
-
-    [Theory]
-    [InlineData("<134>1 2026-11-25T20:09:17Z - haproxy 1 - - x", 16)]
-    [InlineData("<141>1 2026-11-25T20:09:17Z - haproxy 1 - - Proxy started", 17)]
-    [InlineData("<7>x", 0)]
-    [InlineData("no priority", -1)]
-    [InlineData("<>x", -1)]
-    [InlineData("<123456>x", -1)]
-    public void Facility_IsReadFromThePriority(string line, int facility) => AmphoraLogReceiver.Facility(line).ShouldBe(facility);
 
     [Fact]
     public async Task TrafficLogs_AreStoredAndForwardedOverUdp_OneLinePerRequest()
