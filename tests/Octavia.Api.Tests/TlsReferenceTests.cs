@@ -17,27 +17,35 @@ public sealed class TestPki : IDisposable
     public TestPki()
     {
         Storage = Directory.CreateTempSubdirectory("oaf-certs-").FullName;
-        Manager = new LocalCertManager(new CertificatesOptions { StoragePath = Storage });
-        using var caKey = RSA.Create(2048);
-        Ca = SelfSigned("CN=oaf test CA", caKey);
-        using var otherKey = RSA.Create(2048);
-        OtherCa = SelfSigned("CN=oaf other CA", otherKey);
-        CaRef = Manager.StoreSecret(Ca.ExportCertificatePem() + "\n");
-        CrlRef = Manager.StoreSecret(Crl(Ca));
-        OtherCrlRef = Manager.StoreSecret(Crl(OtherCa));
-        CrlOnlyRef = CrlRef;
-        ServerRef = Leaf("www.example.test", out var certPem, out _);
-        SniRef = Leaf("sni.example.test", out _, out _);
-        // The certificate of one bundle with the key of another: unusable by HAProxy.
-        Leaf("other.example.test", out _, out var otherKeyPem);
-        MismatchRef = "oaf-mismatch";
-        File.WriteAllText(Path.Combine(Storage, MismatchRef + ".crt"), certPem);
-        File.WriteAllText(Path.Combine(Storage, MismatchRef + ".key"), otherKeyPem);
-        GarbageRef = "oaf-garbage";
-        File.WriteAllText(Path.Combine(Storage, GarbageRef + ".crt"), "this is not a certificate\n");
-        File.WriteAllText(Path.Combine(Storage, GarbageRef + ".key"), "nor a key\n");
-        BadCrlRef = "oaf-badcrl";
-        File.WriteAllText(Path.Combine(Storage, BadCrlRef + ".crt"), "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n");
+        try
+        {
+            Manager = new LocalCertManager(new CertificatesOptions { StoragePath = Storage });
+            using var caKey = RSA.Create(2048);
+            Ca = SelfSigned("CN=oaf test CA", caKey);
+            using var otherKey = RSA.Create(2048);
+            OtherCa = SelfSigned("CN=oaf other CA", otherKey);
+            CaRef = Manager.StoreSecret(Ca.ExportCertificatePem() + "\n");
+            CrlRef = Manager.StoreSecret(Crl(Ca));
+            OtherCrlRef = Manager.StoreSecret(Crl(OtherCa));
+            CrlOnlyRef = CrlRef;
+            ServerRef = Leaf("www.example.test", out var certPem, out _);
+            SniRef = Leaf("sni.example.test", out _, out _);
+            // The certificate of one bundle with the key of another: unusable by HAProxy.
+            Leaf("other.example.test", out _, out var otherKeyPem);
+            MismatchRef = "oaf-mismatch";
+            File.WriteAllText(Path.Combine(Storage, MismatchRef + ".crt"), certPem);
+            File.WriteAllText(Path.Combine(Storage, MismatchRef + ".key"), otherKeyPem);
+            GarbageRef = "oaf-garbage";
+            File.WriteAllText(Path.Combine(Storage, GarbageRef + ".crt"), "this is not a certificate\n");
+            File.WriteAllText(Path.Combine(Storage, GarbageRef + ".key"), "nor a key\n");
+            BadCrlRef = "oaf-badcrl";
+            File.WriteAllText(Path.Combine(Storage, BadCrlRef + ".crt"), "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n");
+        }
+        catch
+        {
+            Directory.Delete(Storage, recursive: true);
+            throw;
+        }
     }
 
     public string Storage { get; }
