@@ -62,10 +62,12 @@ try
         await CreateToActive();
     }
     var sequential = new List<double>();
+    var createCpuBefore = CpuMs(server.Id);
     for (var i = 0; i < 40; i++)
     {
         sequential.Add(await CreateToActive());
     }
+    var createCpu = (CpuMs(server.Id) - createCpuBefore) / sequential.Count;
     var concurrent = new List<double>();
     await Task.WhenAll(Enumerable.Range(0, 8).Select(async _ =>
     {
@@ -84,6 +86,7 @@ try
         await CreateToActive();
     }
     var total = 0L;
+    var cpuBefore = CpuMs(server.Id);
     var sw = Stopwatch.StartNew();
     var duration = TimeSpan.FromSeconds(10);
     await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
@@ -97,11 +100,19 @@ try
         }
     }));
     var rps = total / sw.Elapsed.TotalSeconds;
+    // Server CPU per request is what the load on this shared machine disturbs least.
+    var cpuPerRequest = (CpuMs(server.Id) - cpuBefore) / total;
+    var wrk = RunWrk($"{endpoint}/v2/lbaas/loadbalancers");
+    var wrkLimit = RunWrk($"{endpoint}/v2/lbaas/loadbalancers?limit=1");
     var rss = File.ReadLines($"/proc/{server.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"create->ACTIVE sequential (n={sequential.Count}): p50 {P(sequential, 50):F1} ms, p95 {P(sequential, 95):F1} ms"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  server CPU per sequential create->ACTIVE (POST, completion and the 1 ms polls): {createCpu:F1} ms"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"create->ACTIVE 8 concurrent clients (n={concurrent.Count}): p50 {P(concurrent, 50):F1} ms, p95 {P(concurrent, 95):F1} ms"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GET /v2/lbaas/loadbalancers with {count} LBs, concurrency 16: {rps:F0} req/s"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  server CPU per list request: {cpuPerRequest:F3} ms"));
+    Console.WriteLine($"wrk -t2 -c16 -d10s GET /v2/lbaas/loadbalancers: {wrk}");
+    Console.WriteLine($"wrk -t2 -c16 -d10s GET /v2/lbaas/loadbalancers?limit=1: {wrkLimit}");
     Console.WriteLine($"server {rss.Replace("\t", " ", StringComparison.Ordinal)}");
 }
 finally
@@ -136,6 +147,36 @@ async Task<double> CreateToActive()
             return sw.Elapsed.TotalMilliseconds;
         }
         await Task.Delay(1);
+    }
+}
+
+static double CpuMs(int pid)
+{
+    // utime and stime, fields 14 and 15 of /proc/pid/stat, in clock ticks (100 per second on Linux).
+    var stat = File.ReadAllText($"/proc/{pid}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
+}
+
+static string RunWrk(string url)
+{
+    var psi = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var a in new[] { "-t2", "-c16", "-d10s", url })
+    {
+        psi.ArgumentList.Add(a);
+    }
+    try
+    {
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("Requests/sec:", StringComparison.Ordinal));
+        var errors = output.Split('\n').FirstOrDefault(l => l.Contains("Non-2xx", StringComparison.Ordinal));
+        return (line?.Trim() ?? "no result") + (errors is null ? "" : " (" + errors.Trim() + ")");
+    }
+    catch (System.ComponentModel.Win32Exception)
+    {
+        return "wrk not installed";
     }
 }
 

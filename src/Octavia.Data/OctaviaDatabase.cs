@@ -134,8 +134,17 @@ public sealed partial class OctaviaDatabase : IDisposable
             return Task.CompletedTask;
         }
 
+        // Pooled SqliteConnections reuse their native handle, and these settings live on the handle: set
+        // them once per handle instead of four statements before every query.
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> s_configured = [];
+
         private static void Apply(DbConnection connection)
         {
+            var handle = (connection as SqliteConnection)?.Handle;
+            if (handle is not null && s_configured.TryGetValue(handle, out _))
+            {
+                return;
+            }
             using var command = connection.CreateCommand();
             var memory = connection.ConnectionString.Contains("Mode=Memory", StringComparison.OrdinalIgnoreCase);
             // WAL lets readers run beside the one writer; the busy timeout makes writers queue instead of
@@ -143,6 +152,10 @@ public sealed partial class OctaviaDatabase : IDisposable
             command.CommandText = $"PRAGMA busy_timeout={(int)SqliteBusyTimeout.TotalMilliseconds}; PRAGMA foreign_keys=ON;"
                 + (memory ? "" : " PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
             command.ExecuteNonQuery();
+            if (handle is not null)
+            {
+                s_configured.AddOrUpdate(handle, s_configured);
+            }
         }
     }
 }

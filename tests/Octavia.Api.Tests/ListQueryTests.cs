@@ -166,6 +166,66 @@ public class ListQueryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ChildResources_FilterSortAndPageInSql()
+    {
+        var (status, body) = await Api.PostAsync("/v2/lbaas/loadbalancers", new JsonObject
+        {
+            ["loadbalancer"] = new JsonObject
+            {
+                ["name"] = "graph",
+                ["vip_subnet_id"] = "3a1c2b47-8c3b-4f0b-9a07-0d7e4b2b8f11",
+                ["listeners"] = new JsonArray(new JsonObject
+                {
+                    ["protocol"] = "HTTP",
+                    ["protocol_port"] = 80,
+                    ["default_pool"] = new JsonObject
+                    {
+                        ["protocol"] = "HTTP",
+                        ["lb_algorithm"] = "ROUND_ROBIN",
+                        ["members"] = new JsonArray(
+                            new JsonObject { ["address"] = "192.0.2.1", ["protocol_port"] = 81, ["weight"] = 5 },
+                            new JsonObject { ["address"] = "192.0.2.2", ["protocol_port"] = 83 },
+                            new JsonObject { ["address"] = "192.0.2.3", ["protocol_port"] = 82, ["backup"] = true }),
+                        ["healthmonitor"] = new JsonObject { ["type"] = "HTTP", ["delay"] = 7, ["timeout"] = 3, ["max_retries"] = 2 },
+                    },
+                }),
+            },
+        });
+        status.ShouldBe(201, body?.ToJsonString());
+        var lbId = (string)body!["loadbalancer"]!["id"]!;
+        await Api.WaitActiveAsync($"/v2/lbaas/loadbalancers/{lbId}", "loadbalancer");
+        var poolId = (string)body["loadbalancer"]!["pools"]![0]!["id"]!;
+
+        var (_, pools) = await Api.GetAsync($"/v2/lbaas/pools?loadbalancer_id={lbId}&lb_algorithm=ROUND_ROBIN");
+        pools!["pools"]!.AsArray().Select(p => (string)p!["id"]!).ShouldBe([poolId]);
+        pools["pools"]![0]!["listeners"]!.AsArray().Count.ShouldBe(1);
+        pools["pools"]![0]!["members"]!.AsArray().Count.ShouldBe(3);
+        var (_, noPools) = await Api.GetAsync("/v2/lbaas/pools?loadbalancer_id=00000000-0000-0000-0000-000000000000");
+        noPools!["pools"]!.AsArray().ShouldBeEmpty();
+
+        var (_, byPort) = await Api.GetAsync($"/v2/lbaas/pools/{poolId}/members?sort=protocol_port:desc&limit=2");
+        byPort!["members"]!.AsArray().Select(m => (int)m!["protocol_port"]!).ShouldBe([83, 82]);
+        var next = new Uri((string)byPort["members_links"]!.AsArray().Single(l => (string?)l!["rel"] == "next")!["href"]!).PathAndQuery;
+        var (_, rest) = await Api.GetAsync(next);
+        rest!["members"]!.AsArray().Select(m => (int)m!["protocol_port"]!).ShouldBe([81]);
+        var (_, backup) = await Api.GetAsync($"/v2/lbaas/pools/{poolId}/members?backup=true&fields=address");
+        backup!["members"]!.AsArray().Single()!.ToJsonString().ShouldBe("""{"address":"192.0.2.3"}""");
+        var (_, weighted) = await Api.GetAsync($"/v2/lbaas/pools/{poolId}/members?weight=5");
+        weighted!["members"]!.AsArray().Select(m => (string?)m!["address"]).ShouldBe(["192.0.2.1"]);
+        var (_, badPort) = await Api.GetAsync($"/v2/lbaas/pools/{poolId}/members?protocol_port=081");
+        badPort!["members"]!.AsArray().ShouldBeEmpty();
+
+        var (_, monitors) = await Api.GetAsync($"/v2/lbaas/healthmonitors?delay=7&pool_id={poolId}");
+        monitors!["healthmonitors"]!.AsArray().Count.ShouldBe(1);
+        var (_, noMonitors) = await Api.GetAsync("/v2/lbaas/healthmonitors?delay=8");
+        noMonitors!["healthmonitors"]!.AsArray().ShouldBeEmpty();
+
+        var (_, listeners) = await Api.GetAsync($"/v2/lbaas/listeners?protocol_port=80&connection_limit=-1&default_pool_id={poolId}");
+        listeners!["listeners"]!.AsArray().Count.ShouldBe(1);
+        (await Api.GetAsync("/v2/lbaas/listeners?sort=protocol_port:up")).Status.ShouldBe(400);
+    }
+
+    [Fact]
     public async Task ProjectScope_MembersSeeTheirOwnProjectOnly()
     {
         var mine = await CreateAsync("m", "", [], project: "pa");

@@ -204,8 +204,15 @@ internal static class LoadBalancers
     {
         var key = Common.PathId(id, "Load Balancer");
         await using var db = api.Store.Read();
-        var lb = await Common.LoadBalancerView(db).FirstOrDefaultAsync(l => l.Id == key, ct);
-        return lb is null || lb.ProvisioningStatus == ProvisioningStatus.Deleted ? throw ApiException.NotFound("Load Balancer", id) : lb;
+        // Two queries (the row with its VIP, then child ids, tags and additional VIPs) instead of one per collection:
+        // every show, and every poll for ACTIVE, comes through here.
+        var lb = await db.LoadBalancers.AsNoTracking().Include(l => l.Vip).FirstOrDefaultAsync(l => l.Id == key, ct);
+        if (lb is null || lb.ProvisioningStatus == ProvisioningStatus.Deleted)
+        {
+            throw ApiException.NotFound("Load Balancer", id);
+        }
+        await AttachChildrenAsync(db, [lb], ct);
+        return lb;
     }
 
     private static async Task<IResult> CreateAsync(HttpContext http, ApiServices api)
