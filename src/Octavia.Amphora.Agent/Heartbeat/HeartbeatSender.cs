@@ -33,8 +33,9 @@ internal sealed class HeartbeatSender(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // The first beat waits until the REST API listens: building it (and JIT-compiling that code) on
-        // the start-up path would delay the moment the controller can reach a new amphora.
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // the start-up path would delay the moment the controller can reach a new amphora. Continuing
+        // inline sends it before the host's StartAsync returns, as before, only after Kestrel listens.
+        var started = new TaskCompletionSource();
         using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
         using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
         {
