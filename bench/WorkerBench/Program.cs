@@ -16,6 +16,7 @@ const string TenantSubnet = "0b0e5500-5b55-4b55-8b55-000000000055";
 var sequentialCount = IntArg("--sequential", 8);
 var concurrentCount = IntArg("--concurrent", 8);
 var keep = args.Contains("--keep");
+var withSpares = !args.Contains("--no-spares");
 if (!Environment.IsPrivilegedProcess)
 {
     Console.Error.WriteLine("WorkerBench needs root (namespaced amphorae, bridges)");
@@ -55,15 +56,23 @@ try
     results.Add(Summary("no spares, sequential", seq.Latencies));
     results.Add(TaskProfile(log, logMark));
     await DeleteAllAsync(seq.Ids);
-    logMark = new FileInfo(log).Length;
-    var conc = await ConcurrentAsync("nospare-conc", concurrentCount);
-    results.Add(Summary($"no spares, {concurrentCount} at once", conc.Latencies));
-    results.Add(TaskProfile(log, logMark));
-    await DeleteAllAsync(conc.Ids);
+    if (concurrentCount > 0)
+    {
+        logMark = new FileInfo(log).Length;
+        var conc = await ConcurrentAsync("nospare-conc", concurrentCount);
+        results.Add(Summary($"no spares, {concurrentCount} at once", conc.Latencies));
+        results.Add(TaskProfile(log, logMark));
+        await DeleteAllAsync(conc.Ids);
+    }
+    if (!withSpares)
+    {
+        return 0;
+    }
 
     // Phase 2: a pool as big as the batch. The housekeeper fills it once at start (interval 3600 s),
     // so no refill competes with the measurement.
-    var pool = Math.Max(sequentialCount, concurrentCount);
+    // One more than a batch: a warm-up create after each restart takes one.
+    var pool = Math.Max(sequentialCount, concurrentCount) + 1;
     Stack(spares: pool);
     await WaitForSparesAsync(pool);
     logMark = new FileInfo(log).Length;
@@ -71,13 +80,16 @@ try
     results.Add(Summary("spares pool, sequential", seq.Latencies));
     results.Add(TaskProfile(log, logMark));
     await DeleteAllAsync(seq.Ids);
-    Stack(spares: pool);
-    await WaitForSparesAsync(pool);
-    logMark = new FileInfo(log).Length;
-    conc = await ConcurrentAsync("spare-conc", concurrentCount);
-    results.Add(Summary($"spares pool, {concurrentCount} at once", conc.Latencies));
-    results.Add(TaskProfile(log, logMark));
-    await DeleteAllAsync(conc.Ids);
+    if (concurrentCount > 0)
+    {
+        Stack(spares: pool);
+        await WaitForSparesAsync(pool);
+        logMark = new FileInfo(log).Length;
+        var conc = await ConcurrentAsync("spare-conc", concurrentCount);
+        results.Add(Summary($"spares pool, {concurrentCount} at once", conc.Latencies));
+        results.Add(TaskProfile(log, logMark));
+        await DeleteAllAsync(conc.Ids);
+    }
 }
 catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException or TimeoutException)
 {
@@ -237,8 +249,9 @@ async Task WaitForSparesAsync(int n)
         if (ready >= n)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"spares pool: {ready} READY after {sw.Elapsed.TotalSeconds:F1} s"));
-            // Let the booted agents' start-up CPU settle before measuring.
+            // Let the booted agents' start-up CPU settle, and warm the restarted service's code paths.
             await Task.Delay(TimeSpan.FromSeconds(5));
+            await DeleteAsync((await CreateToActiveAsync("owb-warm-spare")).Id);
             return;
         }
         await Task.Delay(500);

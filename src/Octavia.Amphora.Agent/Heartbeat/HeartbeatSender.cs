@@ -22,6 +22,7 @@ internal sealed class HeartbeatSender(
     HaproxyManager haproxy,
     KeepalivedManager keepalived,
     TimeProvider time,
+    IHostApplicationLifetime lifetime,
     ILogger<HeartbeatSender> logger) : BackgroundService
 {
     private readonly StatsCounters _counters = new(paths.StatsCountersPath);
@@ -31,6 +32,22 @@ internal sealed class HeartbeatSender(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // The first beat waits until the REST API listens: building it (and JIT-compiling that code) on
+        // the start-up path would delay the moment the controller can reach a new amphora. Continuing
+        // inline sends it before the host's StartAsync returns, as before, only after Kestrel listens.
+        var started = new TaskCompletionSource();
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
         while (!stoppingToken.IsCancellationRequested)
         {
             try

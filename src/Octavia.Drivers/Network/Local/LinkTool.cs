@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -26,6 +27,10 @@ public sealed class LocalCommandException : Exception
 /// <summary>Bridges, veths and namespaces through iproute2; every operation may be repeated.</summary>
 public sealed partial class LinkTool
 {
+    // Bridges this process has created or configured. Every amphora boot and plug ensures its bridge;
+    // three `ip` runs each time are most of a plug's cost on a loaded host.
+    private static readonly ConcurrentDictionary<string, bool> s_readyBridges = new(StringComparer.Ordinal);
+
     private readonly ILogger _logger;
 
     public LinkTool(ILogger logger)
@@ -73,13 +78,19 @@ public sealed partial class LinkTool
     private Task<string> IpTolerantAsync(string[] tolerated, CancellationToken cancellationToken, params string[] args) =>
         RunAsync("ip", args, cancellationToken, tolerated);
 
+    /// <summary>True if the host link exists: sysfs first (no process), then <c>ip link show</c>.</summary>
     public async Task<bool> LinkExistsAsync(string name, CancellationToken cancellationToken) =>
-        (await IpTolerantAsync(["does not exist", "Cannot find device"], cancellationToken, "-o", "link", "show", "dev", name).ConfigureAwait(false)).Length > 0;
+        Directory.Exists("/sys/class/net/" + name)
+        || (await IpTolerantAsync(["does not exist", "Cannot find device"], cancellationToken, "-o", "link", "show", "dev", name).ConfigureAwait(false)).Length > 0;
 
     /// <summary>Creates the bridge if missing, puts the host address on it and brings it up.</summary>
     public async Task EnsureBridgeAsync(LocalNetwork network, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(network);
+        if (s_readyBridges.ContainsKey(network.Bridge) && Directory.Exists("/sys/class/net/" + network.Bridge))
+        {
+            return;
+        }
         if (!await LinkExistsAsync(network.Bridge, cancellationToken).ConfigureAwait(false))
         {
             // Two builds may race to create the same bridge; the loser's "File exists" is fine.
@@ -94,10 +105,16 @@ public sealed partial class LinkTool
             }
         }
         await IpAsync(cancellationToken, "link", "set", network.Bridge, "up").ConfigureAwait(false);
+        s_readyBridges[network.Bridge] = true;
     }
 
+    /// <summary>True if the named namespace exists: its file under /run/netns first (no process), then <c>ip netns list</c>.</summary>
     public async Task<bool> NamespaceExistsAsync(string ns, CancellationToken cancellationToken)
     {
+        if (File.Exists("/run/netns/" + ns))
+        {
+            return true;
+        }
         var list = await IpAsync(cancellationToken, "netns", "list").ConfigureAwait(false);
         return list.Split('\n').Any(line => line.Split(' ', 2)[0] == ns);
     }
