@@ -148,6 +148,17 @@ public sealed class StackVariantTests(ITestOutputHelper output)
             var empty = await Deployment.GetUntilAsync($"http://{vip}:{listenerPort}/", (s, _) => s == 503);
             empty.Status.ShouldBe(503, empty.Body);
 
+            // A member on the tenant gateway's loopback mapping, as stack.sh prints it.
+            stacked.ShouldContain("--bind 127.65.0.1");
+            using (var web = new Deployment.Backend("web-lo", "127.65.0.1"))
+            {
+                sh.Run(As($"{rc}openstack loadbalancer pool create --name pool1 --lb-algorithm ROUND_ROBIN --listener listener1 --protocol HTTP --wait"));
+                sh.Run(As($"{rc}openstack loadbalancer member create --address {web.Address} --protocol-port {web.Port} --subnet-id private-subnet --wait pool1"));
+                var served = await Deployment.GetUntilAsync($"http://{vip}:{listenerPort}/", (s, _) => s == 200);
+                served.Status.ShouldBe(200, served.Body);
+                served.Body.ShouldBe("web-lo");
+            }
+
             // The amphora runs as the user on a 127.x management address; its sshd listens on port 2222 there.
             var amphora = Deployment.Json(sh.Run(As($"{rc}openstack loadbalancer amphora list --loadbalancer lb1 -f json")))["items"]!.AsArray()[0]!;
             var ip = (string)amphora["lb_network_ip"]!;

@@ -68,7 +68,7 @@ internal static partial class AgentApi
         string config;
         try
         {
-            config = HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw));
+            config = HaproxyConfigFile.StripUserWhenUnprivileged(HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw)));
         }
         catch (DecoderFallbackException)
         {
