@@ -173,6 +173,11 @@ public sealed class StackVariantTests(ITestOutputHelper output)
         finally
         {
             sh.Try(As("./unstack.sh"), TimeSpan.FromMinutes(2));
+            // Signalled processes take a moment to be reaped.
+            for (var i = 0; i < 50 && UserProcesses(user).Count > 0; i++)
+            {
+                Thread.Sleep(200);
+            }
             UserProcesses(user).ShouldBeEmpty("unstack.sh leaves no process of the user");
             AssertNothingLeft(clone);
             root.Try($"userdel --remove {user}");
