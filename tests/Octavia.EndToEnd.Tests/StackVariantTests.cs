@@ -215,6 +215,8 @@ public sealed class StackVariantTests(ITestOutputHelper output)
                 bind_host = 127.0.0.1
                 bind_port = {port}
                 auth_strategy = noauth
+                [controller_worker]
+                network_driver = network_noop_driver
                 """);
             sh.Run($"{bin}/octavia-db-manage --config-file {conf} upgrade head");
             sh.Run($"{bin}/octavia-db-manage --config-file {conf} current").ShouldNotBeNullOrWhiteSpace();
@@ -226,7 +228,10 @@ public sealed class StackVariantTests(ITestOutputHelper output)
                 // Nothing from the build tree: the installed runtime only.
                 Environment = { ["DOTNET_ROOT"] = "/nonexistent" },
             };
+            var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
             api = Process.Start(psi)!;
+            api.OutputDataReceived += (_, e) => log.Enqueue(e.Data ?? "");
+            api.ErrorDataReceived += (_, e) => log.Enqueue(e.Data ?? "");
             api.BeginOutputReadLine();
             api.BeginErrorReadLine();
             var answered = "";
@@ -240,7 +245,7 @@ public sealed class StackVariantTests(ITestOutputHelper output)
                 }
                 Thread.Sleep(500);
             }
-            answered.ShouldContain("v2");
+            answered.ShouldContain("v2", customMessage: string.Join('\n', log));
             sh.Run($"curl -fsS http://127.0.0.1:{port}/v2/lbaas/loadbalancers").ShouldContain("loadbalancers");
 
             // The units run the installed names.
