@@ -123,6 +123,8 @@ write_openrc
 
 # Loopback amphorae are unprivileged processes: they cannot bind a port below this (sysctl net.ipv4.ip_unprivileged_port_start).
 listener_port=80
+gw=198.19.0.1
+[ "$mode" = namespace ] || gw=127.65.0.1 # the tenant subnet's loopback mapping (docs/local-drivers.md)
 if [ "$mode" = loopback ] && [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)" -gt 80 ]; then
   listener_port=8080
 fi
@@ -136,11 +138,11 @@ Octavia is up ($mode mode). Try:
   openstack loadbalancer listener create --name listener1 --protocol HTTP --protocol-port $listener_port --wait lb1
   curl http://\$(openstack loadbalancer show lb1 -f value -c vip_address):$listener_port/      # 503: no members yet
 
-Add backends (servers on the host, bound to the tenant gateway 198.19.0.1):
-  python3 -m http.server --bind 198.19.0.1 8081 &   python3 -m http.server --bind 198.19.0.1 8082 &
+Add backends (servers on the host, bound to the tenant gateway $gw):
+  python3 -m http.server --bind $gw 8081 &   python3 -m http.server --bind $gw 8082 &
   openstack loadbalancer pool create --name pool1 --lb-algorithm ROUND_ROBIN --listener listener1 --protocol HTTP --wait
-  openstack loadbalancer member create --address 198.19.0.1 --protocol-port 8081 --subnet-id private-subnet --wait pool1
-  openstack loadbalancer member create --address 198.19.0.1 --protocol-port 8082 --subnet-id private-subnet --wait pool1
+  openstack loadbalancer member create --address $gw --protocol-port 8081 --subnet-id private-subnet --wait pool1
+  openstack loadbalancer member create --address $gw --protocol-port 8082 --subnet-id private-subnet --wait pool1
 
 TXT
 if [ "$ssh" = 1 ]; then

@@ -29,8 +29,12 @@ statedir="$destroot/var/lib/octavia"
 command -v dotnet >/dev/null || { echo "install: the .NET 10 SDK is required (dotnet not found on PATH)" >&2; exit 1; }
 
 echo "install: publishing a self-contained binary (this takes a minute)..."
+# Its own artifacts directory: a RID-specific restore would otherwise rewrite the checkout's
+# project.assets.json under builds and tests running from it at the same time.
+build_dir="$(mktemp -d "${TMPDIR:-/tmp}/octavia-install.XXXXXX")"
+trap 'rm -rf "$build_dir"' EXIT
 dotnet publish "$root/src/Octavia/Octavia.csproj" -c Release -r linux-x64 --self-contained \
-  -o "$prefix/lib/octavia" --nologo -v quiet -clp:ErrorsOnly
+  --artifacts-path "$build_dir" -o "$prefix/lib/octavia" --nologo -v quiet -clp:ErrorsOnly
 
 mkdir -p "$prefix/bin"
 ln -sf "$prefix/lib/octavia/octavia" "$prefix/bin/octavia"

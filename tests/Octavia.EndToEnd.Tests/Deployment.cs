@@ -71,13 +71,14 @@ internal static class Deployment
         private readonly Process _process;
         private readonly string _dir;
 
-        public Backend(string name)
+        public Backend(string name, string address = TenantGateway)
         {
             Name = name;
-            Port = FreeTcpPort(TenantGateway);
+            Address = address;
+            Port = FreeTcpPort(address);
             _dir = Directory.CreateTempSubdirectory("oit-web-").FullName;
             File.WriteAllText(Path.Combine(_dir, "index.html"), name);
-            var psi = new ProcessStartInfo("python3", ["-m", "http.server", "--bind", TenantGateway, "--directory", _dir, Port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            var psi = new ProcessStartInfo("python3", ["-m", "http.server", "--bind", address, "--directory", _dir, Port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
             {
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
@@ -91,7 +92,7 @@ internal static class Deployment
                 try
                 {
                     using var probe = new TcpClient();
-                    probe.Connect(TenantGateway, Port);
+                    probe.Connect(address, Port);
                     return;
                 }
                 catch (SocketException)
@@ -99,10 +100,12 @@ internal static class Deployment
                     Thread.Sleep(100);
                 }
             }
-            throw new InvalidOperationException($"backend {name} did not listen on {TenantGateway}:{Port}");
+            throw new InvalidOperationException($"backend {name} did not listen on {address}:{Port}");
         }
 
         public string Name { get; }
+
+        public string Address { get; }
 
         public int Port { get; }
 

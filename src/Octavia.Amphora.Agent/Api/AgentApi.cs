@@ -69,8 +69,10 @@ internal static partial class AgentApi
         string config;
         try
         {
-            config = logs.Route(HaproxyConfigFile.LocalizePaths(HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw)),
-                AgentPaths.HaproxySockConfigPath(lb_id), paths.StateFilePath(lb_id)));
+            // Upstream strips the group; ours also fits the file to this amphora: its own paths, its log receiver,
+            // and no user switch when the agent runs without root (loopback mode).
+            config = HaproxyConfigFile.StripUserWhenUnprivileged(HaproxyConfigFile.StripGroup(new UTF8Encoding(false, true).GetString(raw)));
+            config = logs.Route(HaproxyConfigFile.LocalizePaths(config, AgentPaths.HaproxySockConfigPath(lb_id), paths.StateFilePath(lb_id)));
         }
         catch (DecoderFallbackException)
         {

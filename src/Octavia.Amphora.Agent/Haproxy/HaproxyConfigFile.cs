@@ -17,6 +17,13 @@ internal static partial class HaproxyConfigFile
     /// <summary>Upstream removes <c>group</c> lines because the agent supplies the group itself.</summary>
     public static string StripGroup(string config) => GroupLine().Replace(config, "");
 
+    /// <summary>
+    /// Ours: an unprivileged agent (loopback mode without root) drops <c>user</c> lines too, since HAProxy
+    /// cannot switch to that user and would refuse to start; it keeps the agent's own user instead.
+    /// </summary>
+    public static string StripUserWhenUnprivileged(string config) =>
+        Environment.IsPrivilegedProcess ? config : UserLine().Replace(config, "");
+
     /// <summary>Frontends with their mode (HTTP/TCP, or TERMINATED_HTTPS when bound with a crt-list).</summary>
     public static IReadOnlyList<HaproxyListener> Listeners(string config)
     {
@@ -122,6 +129,9 @@ internal static partial class HaproxyConfigFile
 
     [GeneratedRegex(@"\s+group\s.+")]
     private static partial Regex GroupLine();
+
+    [GeneratedRegex(@"^[ \t]+user[ \t].*$", RegexOptions.Multiline)]
+    private static partial Regex UserLine();
 
     [GeneratedRegex(@"^(global|defaults|frontend|backend|listen|peers|resolvers|userlist|program|cache|mailers|ring|http-errors)\b\s*(\S*)", RegexOptions.Multiline)]
     private static partial Regex SectionHeader();

@@ -181,6 +181,12 @@ internal sealed class NetworkPlugger(AgentSettings settings, AgentPaths paths, I
             return Reply.Message(400, "Cannot plug VIP",
                 $"The agent runs in the host network namespace (loopback mode): only VIPs in 127.0.0.0/8 can be plugged there, not {string.Join(", ", outside.Select(v => v.Address))}. Run the agent inside the amphora's network namespace (ip netns exec) to plug other addresses.");
         }
+        if (!Environment.IsPrivilegedProcess)
+        {
+            // An unprivileged agent (stack.sh without root) cannot add addresses, and need not: Linux
+            // routes all of 127.0.0.0/8 to lo, so HAProxy binds these VIPs as they are.
+            return Reply.Message(202, "OK", $"VIPs {string.Join(", ", vips.Select(v => v.Address.ToString()))} are local already (127.0.0.0/8 on lo)");
+        }
         var commands = vips.Select(v => new[] { "addr", "replace", $"{v.Address}/32", "dev", "lo" }).ToList();
         if (await RunAllAsync(commands, ct).ConfigureAwait(false) is { } failure)
         {
