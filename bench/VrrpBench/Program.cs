@@ -49,6 +49,9 @@ try
     MakeNamespace(Client, "oha-vc", "198.18.53.20");
     for (var run = 0; run < runs; run++)
     {
+        // The kernel tears a deleted namespace's veths down asynchronously (seconds on a loaded machine).
+        WaitFor(() => !Sh("ip", "-o", "link", "show").Contains(" oha-va@", StringComparison.Ordinal)
+            && !Sh("ip", "-o", "link", "show").Contains(" oha-vb@", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "the veths of the last run did not go away");
         var a = new Amp("oha-vr-a", "oha-va", "198.18.53.11", AmphoraRoles.Master, 100);
         var b = new Amp("oha-vr-b", "oha-vb", "198.18.53.12", AmphoraRoles.Backup, 90);
         foreach (var amp in new[] { a, b })
