@@ -264,6 +264,7 @@ public sealed class FlowCatalog
                             oldKey is null ? null : new MarkAmphoraPendingDeleteInDb(oldKey),
                             role is null ? null : AmphoraSubflow($"amp_new_{n}", role, useSpare: false),
                             activeStandby && role is not null ? new object[] { new HandleMemberNetworks(), new AmphoraeUpdate(), new AmphoraeVrrpUpdate() } : null,
+                            activeStandby && oldKey is not null ? new StopVrrpOnAmphora(oldKey) : null,
                             oldKey is null ? null : new UnplugVipFromAmphora(oldKey),
                             oldKey is null ? null : new DeleteAmphora(oldKey)));
                         n++;
