@@ -131,13 +131,19 @@ public sealed class ActiveStandbyTests(ITestOutputHelper output)
         {
             backends.ForEach(b => b.Dispose());
             sh.Try("./unstack.sh --purge", TimeSpan.FromMinutes(2));
-            Deployment.ProcessesMentioning(d.State).ShouldBeEmpty();
-            var links = Deployment.Links();
-            links.ShouldNotContain(ActiveStandbyDeployment.MgmtBridge);
-            links.ShouldNotContain(ActiveStandbyDeployment.TenantBridge);
-            var namespaces = Deployment.Namespaces();
-            seen.ShouldAllBe(id => !namespaces.Contains("amphora-" + id));
-            d.Delete();
+            try
+            {
+                Deployment.ProcessesMentioning(d.State).ShouldBeEmpty();
+                var links = Deployment.Links();
+                links.ShouldNotContain(ActiveStandbyDeployment.MgmtBridge);
+                links.ShouldNotContain(ActiveStandbyDeployment.TenantBridge);
+                var namespaces = Deployment.Namespaces();
+                seen.ShouldAllBe(id => !namespaces.Contains("amphora-" + id));
+            }
+            finally
+            {
+                d.Delete();
+            }
         }
     }
 
