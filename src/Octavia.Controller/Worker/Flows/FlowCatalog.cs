@@ -258,9 +258,13 @@ public sealed class FlowCatalog
                     {
                         var oldKey = step["old_key"]?.GetValue<string>();
                         var role = step["role"]?.GetValue<string>();
+                        // ACTIVE_STANDBY: the new amphora serves and joins VRRP before the old one goes, so
+                        // one configured amphora always holds the VIP (upstream rebuilds one at a time too).
                         steps.Add(Flow.Linear($"replace-{n}",
                             oldKey is null ? null : new MarkAmphoraPendingDeleteInDb(oldKey),
                             role is null ? null : AmphoraSubflow($"amp_new_{n}", role, useSpare: false),
+                            activeStandby && role is not null ? new object[] { new HandleMemberNetworks(), new AmphoraeUpdate(), new AmphoraeVrrpUpdate() } : null,
+                            activeStandby && oldKey is not null ? new StopVrrpOnAmphora(oldKey) : null,
                             oldKey is null ? null : new UnplugVipFromAmphora(oldKey),
                             oldKey is null ? null : new DeleteAmphora(oldKey)));
                         n++;
@@ -269,8 +273,8 @@ public sealed class FlowCatalog
                         new LoadBalancerToErrorOnRevert(),
                         new AllocateVip(),
                         new UpdateLoadBalancerTopologyInDb(),
+                        activeStandby ? new CreateVrrpGroupForLb() : null,
                         steps,
-                        activeStandby ? new object[] { new CreateVrrpGroupForLb() } : null,
                         new HandleMemberNetworks(),
                         new AmphoraeUpdate(),
                         activeStandby ? new AmphoraeVrrpUpdate() : null,
