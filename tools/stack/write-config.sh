@@ -37,8 +37,8 @@ amp_active_wait_sec = 1
 amp_ssh_key_name = $([ "$ssh" = 1 ] && echo octavia_ssh_key)
 
 [haproxy_amphora]
-# Where rendered haproxy.cfg puts the stats socket (the agent reads it from there); it must exist on
-# this host and stay short (sun_path), since local amphorae share the host's file system.
+# The controller's view of amphora paths; each local agent moves the stats socket and state file into its
+# own base_path on upload (two amphorae of one load balancer share this host's file system).
 base_path = $state/run
 base_cert_dir = $state/run/certs
 client_cert = $state/certs/client.cert-and-key.pem
