@@ -31,7 +31,14 @@ public sealed class HealthStackFixture : IAsyncDisposable
 
     internal string Member2 { get; private set; } = "";
 
-    internal void Log(string text) => _output?.WriteLine(text);
+    internal void Log(string text)
+    {
+        // Unstacking happens after the last test, when there is no test output to write to.
+        if (TestContext.Current.Test is not null)
+        {
+            _output?.WriteLine(text);
+        }
+    }
 
     internal string Run(string command) => Stack.Run(RepoRoot, command);
 
@@ -189,7 +196,7 @@ public sealed class HealthScenarioTests(HealthStackFixture fx, ITestOutputHelper
             sent += request.Length;
             received += answer.Length;
             var statusLine = Encoding.ASCII.GetString(answer).Split('\r')[0];
-            statusLine.ShouldStartWith(i < good ? "HTTP/1.1 200" : "HTTP/1.1 400");
+            statusLine.ShouldMatch(i < good ? "^HTTP/1.[01] 200" : "^HTTP/1.[01] 400");
         }
         var sentAt = Stopwatch.StartNew();
         output.WriteLine($"sent {good} good and {bad} bad requests: {sent} bytes in, {received} bytes out");
@@ -225,6 +232,7 @@ public sealed class HealthScenarioTests(HealthStackFixture fx, ITestOutputHelper
         var first = fx.Stack.Amphorae(RepoRoot, "lb1").Single();
         await using (var client = new SteadyClient($"http://{fx.Vip}/"))
         {
+            await WaitSuccessAsync(client, DateTime.UtcNow);
             var at = DateTime.UtcNow;
             fx.Run("openstack loadbalancer failover --wait lb1");
             var second = fx.Stack.Amphorae(RepoRoot, "lb1").Single();

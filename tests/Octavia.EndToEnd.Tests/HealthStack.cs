@@ -180,6 +180,14 @@ internal sealed class HealthStack : IDisposable
         return pids;
     }
 
+    /// <summary>The amphora row's status in the deployment's SQLite database (python3's sqlite3 module).</summary>
+    public string AmphoraRowStatus(string amphoraId)
+    {
+        var db = Path.Combine(State, "octavia.db");
+        var script = "import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute('select status from amphora where id=?',(sys.argv[2],)).fetchone(); print(r[0] if r else '')";
+        return Octavia.Tests.Shared.TestEnvironment.Run("python3", "-c", script, db, amphoraId).Output.Trim();
+    }
+
     /// <summary>Timestamps (UTC) of octavia.log lines containing <paramref name="text"/>.</summary>
     public List<DateTime> LogTimes(string text)
     {
