@@ -51,7 +51,7 @@ internal static class FailoverDrill
         DateTime? back = null;
         while (deadline.Elapsed < TimeSpan.FromSeconds(waitSeconds))
         {
-            back = client.FirstSuccessAfter(killedAt);
+            back = client.OutageAfter(killedAt)?.BackAt;
             if (back is not null)
             {
                 break;
