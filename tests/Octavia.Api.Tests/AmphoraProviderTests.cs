@@ -73,9 +73,17 @@ public sealed class AmphoraProviderTests : IAsyncLifetime
         var ampId = (string)amps!["amphorae"]![0]!["id"]!;
         (await _api.PutAsync($"/v2/octavia/amphorae/{ampId}/config", new JsonObject())).Status.ShouldBe(202);
         _bus.Casts.Last().Method.ShouldBe("update_amphora_agent_config");
+        // The pool create left the load balancer PENDING_UPDATE: failover refuses it, as upstream's test_and_set does.
+        (await _api.PutAsync($"/v2/octavia/amphorae/{ampId}/failover", new JsonObject())).Status.ShouldBe(409);
+        await using (var db = database.CreateContext())
+        {
+            await db.LoadBalancers.Where(l => l.Id == lbId).ExecuteUpdateAsync(u => u.SetProperty(l => l.ProvisioningStatus, ProvisioningStatus.Active), TestContext.Current.CancellationToken);
+        }
         (await _api.PutAsync($"/v2/octavia/amphorae/{ampId}/failover", new JsonObject())).Status.ShouldBe(202);
         _bus.Casts.Last().Method.ShouldBe("failover_amphora");
         ((string?)_bus.Casts.Last().Args["amphora_id"]).ShouldBe(ampId);
+        var (_, failing) = await _api.GetAsync($"/v2/lbaas/loadbalancers/{lbId}");
+        ((string?)failing!["loadbalancer"]!["provisioning_status"]).ShouldBe(ProvisioningStatus.PendingUpdate);
         (await _api.DeleteAsync($"/v2/octavia/amphorae/{ampId}")).Status.ShouldBe(409);
         var (ss, stats) = await _api.GetAsync($"/v2/octavia/amphorae/{ampId}/stats");
         ss.ShouldBe(200);

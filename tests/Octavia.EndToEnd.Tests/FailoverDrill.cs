@@ -51,7 +51,7 @@ internal static class FailoverDrill
         DateTime? back = null;
         while (deadline.Elapsed < TimeSpan.FromSeconds(waitSeconds))
         {
-            back = client.FirstSuccessAfter(killedAt);
+            back = client.OutageAfter(killedAt)?.BackAt;
             if (back is not null)
             {
                 break;
@@ -72,8 +72,8 @@ internal static class FailoverDrill
             if (now.Count == 1 && (string)now[0]["id"]! != oldId && (string?)now[0]["status"] == "ALLOCATED")
             {
                 newId = (string)now[0]["id"]!;
-                var shown = stack.Show(repo, $"loadbalancer amphora show {oldId}");
-                oldDeleted = (string?)shown["status"] == "DELETED";
+                // The API hides DELETED amphorae (404, as upstream): read the row itself.
+                oldDeleted = stack.AmphoraRowStatus(oldId) == "DELETED";
                 if (oldDeleted)
                 {
                     break;

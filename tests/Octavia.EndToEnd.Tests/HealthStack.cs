@@ -180,6 +180,14 @@ internal sealed class HealthStack : IDisposable
         return pids;
     }
 
+    /// <summary>The amphora row's status in the deployment's SQLite database (python3's sqlite3 module).</summary>
+    public string AmphoraRowStatus(string amphoraId)
+    {
+        var db = Path.Combine(State, "octavia.db");
+        var script = "import sqlite3,sys; r=sqlite3.connect(sys.argv[1]).execute('select status from amphora where id=?',(sys.argv[2],)).fetchone(); print(r[0] if r else '')";
+        return Octavia.Tests.Shared.TestEnvironment.Run("python3", "-c", script, db, amphoraId).Output.Trim();
+    }
+
     /// <summary>Timestamps (UTC) of octavia.log lines containing <paramref name="text"/>.</summary>
     public List<DateTime> LogTimes(string text)
     {
@@ -372,13 +380,31 @@ internal sealed class SteadyClient : IAsyncDisposable
     /// <summary>The first success after <paramref name="since"/>, if any.</summary>
     public DateTime? FirstSuccessAfter(DateTime since) => Results.FirstOrDefault(r => r.Ok && r.At > since) is { Ok: true } r ? r.At : null;
 
-    /// <summary>Time without service around <paramref name="since"/>: from the last success before it to the first after it.</summary>
-    public TimeSpan? OutageAround(DateTime since)
+    /// <summary>
+    /// The outage that began after <paramref name="since"/> (requests in flight may still succeed just after
+    /// it): from the last success before the first failure to the first success after it.
+    /// </summary>
+    public (DateTime LastOk, DateTime BackAt)? OutageAfter(DateTime since)
     {
         var results = Results;
-        var before = results.LastOrDefault(r => r.Ok && r.At <= since);
-        var after = results.FirstOrDefault(r => r.Ok && r.At > since);
-        return before.Ok && after.Ok ? after.At - before.At : null;
+        var failure = results.FindIndex(r => !r.Ok && r.At > since);
+        if (failure < 0)
+        {
+            return null;
+        }
+        var before = results.Take(failure).LastOrDefault(r => r.Ok);
+        var after = results.Skip(failure).FirstOrDefault(r => r.Ok);
+        return before.Ok && after.Ok ? (before.At, after.At) : null;
+    }
+
+    /// <summary>Time without service around <paramref name="since"/> (zero when no request failed).</summary>
+    public TimeSpan? OutageAround(DateTime since)
+    {
+        if (OutageAfter(since) is { } outage)
+        {
+            return outage.BackAt - outage.LastOk;
+        }
+        return Results.Any(r => !r.Ok && r.At > since) ? null : TimeSpan.Zero;
     }
 
     public async ValueTask DisposeAsync()

@@ -49,8 +49,28 @@ internal static class Amphorae
             }).ToArray());
             return Common.Json(new JsonObject { ["amphora_stats"] = stats });
         });
-        g.MapPut("/octavia/amphorae/{id}/failover", (HttpContext http, ApiServices api, string id) =>
-            CastAsync(http, api, id, "put_failover", "failover_amphora", requireStatus: null));
+        g.MapPut("/octavia/amphorae/{id}/failover", async (HttpContext http, ApiServices api, string id) =>
+        {
+            Policies.Authorize(http, "amphora", "put_failover", null);
+            var amp = await FindAsync(api, id, http.RequestAborted);
+            if (amp.LoadBalancerId is not { } lbId)
+            {
+                return await CastAsync(http, api, id, "put_failover", "failover_amphora", requireStatus: null);
+            }
+            // As upstream: the load balancer goes PENDING_UPDATE before the cast (409 unless ACTIVE), so
+            // `amphora failover --wait`, which waits for the load balancer, waits for the failover itself.
+            await api.Store.WriteAsync(lbId, async db =>
+            {
+                var lb = await db.LoadBalancers.FirstAsync(l => l.Id == lbId, http.RequestAborted);
+                if (lb.ProvisioningStatus != ProvisioningStatus.Active)
+                {
+                    throw ApiException.Immutable("Load Balancer", lb.Id);
+                }
+                Common.MarkUpdating(lb, api.Store.Now);
+                await Common.SubmitAsync(api, lb, "failover_amphora", new JsonObject { ["amphora_id"] = amp.Id }, http.RequestAborted);
+            }, http.RequestAborted);
+            return Common.Accepted();
+        });
         g.MapPut("/octavia/amphorae/{id}/config", (HttpContext http, ApiServices api, string id) =>
             CastAsync(http, api, id, "put_config", "update_amphora_agent_config", requireStatus: null));
         g.MapDelete("/octavia/amphorae/{id}", async (HttpContext http, ApiServices api, string id) =>
