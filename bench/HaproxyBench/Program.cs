@@ -51,8 +51,15 @@ lb.Listeners.Add(new Listener { Id = Guid.NewGuid().ToString(), Protocol = Proto
 // appends every line to base_path/logs/traffic.log.
 var agentSettings = new AgentSettings
 {
-    BasePath = dir, BaseCertDir = Path.Combine(dir, "certs"), BindHost = "127.0.0.1", BindPort = 0, HaproxyCmd = "haproxy",
-    ServerCertPath = "", ServerCaPath = "", TlsProtocols = System.Security.Authentication.SslProtocols.Tls12, AmphoraId = amp.Id,
+    BasePath = dir,
+    BaseCertDir = Path.Combine(dir, "certs"),
+    BindHost = "127.0.0.1",
+    BindPort = 0,
+    HaproxyCmd = "haproxy",
+    ServerCertPath = "",
+    ServerCaPath = "",
+    TlsProtocols = System.Security.Authentication.SslProtocols.Tls12,
+    AmphoraId = amp.Id,
 };
 using var receiver = new AmphoraLogReceiver(agentSettings, new AgentPaths(dir, agentSettings.BaseCertDir), NullLogger<AmphoraLogReceiver>.Instance);
 await receiver.StartAsync(CancellationToken.None);
