@@ -163,7 +163,11 @@ foreach (var (name, xs) in cpuPerRequest.Where(kv => kv.Value.Count > 0))
 {
     Console.WriteLine(FormattableString.Invariant($"{name,-28} HAProxy CPU {Median(xs),6:F1} us/request   runs: {string.Join(" ", xs.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))}"));
 }
-await Task.Delay(2000);
+// HAProxy's ring forwards in batches: wait until every request's line has reached the receiver (or 10 s pass).
+for (var wait = Stopwatch.StartNew(); receiver.Received < renderedRequests && wait.Elapsed < TimeSpan.FromSeconds(10);)
+{
+    await Task.Delay(50);
+}
 Console.WriteLine(FormattableString.Invariant($"log lines the agent's receiver got: {receiver.Received} for {renderedRequests} requests through \"rendered\" (traffic.log: {new FileInfo(receiver.TrafficLogPath).Length / 1024} KiB)"));
 Console.WriteLine(FormattableString.Invariant($"hand-written / rendered CPU per request = {Median(cpuPerRequest["hand-written"]) / Median(cpuPerRequest["rendered"]):F2} with connection logging, {Median(cpuPerRequest["hand-written"]) / Median(cpuPerRequest["rendered, no connection log"]):F2} without (throughput-equivalent)"));
 
