@@ -10,7 +10,9 @@ using Octavia.Api.Errors;
 using Octavia.Api.Json;
 using Octavia.Api.Paging;
 using Octavia.Api.Policy;
+using Octavia.Api.Providers;
 using Octavia.Core.Model;
+using Octavia.Data;
 
 namespace Octavia.Api.Resources;
 
@@ -41,9 +43,9 @@ internal static class Catalog
             });
         }
         MapFlavors(g);
-        MapFlavorProfiles(g);
+        MapProfiles(g, FlavorProfiles);
         MapAvailabilityZones(g);
-        MapAvailabilityZoneProfiles(g);
+        MapProfiles(g, AvailabilityZoneProfiles);
     }
 
     private static JsonObject ParseData(string field, string? text)
@@ -151,83 +153,6 @@ internal static class Catalog
         return await db.Flavors.FirstOrDefaultAsync(f => f.Id == key, ct) ?? throw ApiException.NotFound("Flavor", id);
     }
 
-    private static void MapFlavorProfiles(RouteGroupBuilder g)
-    {
-        string[] fields = ["name", "provider_name", "flavor_data"];
-        g.MapGet("/lbaas/flavorprofiles", async (HttpContext http, ApiServices api) =>
-        {
-            Policies.Authorize(http, "flavor-profile", "get_all", null);
-            await using var db = api.Store.Read();
-            var items = await db.FlavorProfiles.ToListAsync(http.RequestAborted);
-            return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(Views.FlavorProfile), "flavorprofiles", "flavorprofile_links", Views.FlavorProfileAttributes));
-        });
-        g.MapGet("/lbaas/flavorprofiles/{id}", async (HttpContext http, ApiServices api, string id) =>
-        {
-            Policies.Authorize(http, "flavor-profile", "get_one", null);
-            return Common.One(http, api, "flavorprofile", Views.FlavorProfile(await FindProfileAsync(api, id, http.RequestAborted)));
-        });
-        g.MapPost("/lbaas/flavorprofiles", async (HttpContext http, ApiServices api) =>
-        {
-            Policies.Authorize(http, "flavor-profile", "post", null);
-            var b = new Body(await Body.ReadRootAsync(http, "flavorprofile"), "flavorprofile", fields);
-            var p = new FlavorProfile
-            {
-                Id = Ids.New(),
-                Name = b.Str("name", required: true)!,
-                ProviderName = b.Str("provider_name", required: true)!,
-                FlavorData = b.Str("flavor_data", 4096, required: true)!,
-            };
-            api.Providers.Get(p.ProviderName).ValidateFlavor(ParseData("flavor_data", p.FlavorData));
-            await api.Store.WriteAsync(null, db =>
-            {
-                db.FlavorProfiles.Add(p);
-                return Task.CompletedTask;
-            }, http.RequestAborted);
-            return Common.One(http, api, "flavorprofile", Views.FlavorProfile(p), StatusCodes.Status201Created);
-        });
-        g.MapPut("/lbaas/flavorprofiles/{id}", async (HttpContext http, ApiServices api, string id) =>
-        {
-            Policies.Authorize(http, "flavor-profile", "put", null);
-            var existing = await FindProfileAsync(api, id, http.RequestAborted);
-            var b = new Body(await Body.ReadRootAsync(http, "flavorprofile"), "flavorprofile", fields);
-            var p = await api.Store.WriteAsync(null, async db =>
-            {
-                var row = await db.FlavorProfiles.FirstAsync(x => x.Id == existing.Id, http.RequestAborted);
-                if ((b.Has("provider_name") || b.Has("flavor_data")) && await db.Flavors.AnyAsync(f => f.FlavorProfileId == row.Id, http.RequestAborted))
-                {
-                    throw ApiException.Conflict($"Flavor profile {row.Id} is in use.");
-                }
-                row.Name = b.Has("name") ? b.Str("name") ?? row.Name : row.Name;
-                row.ProviderName = b.Has("provider_name") ? b.Str("provider_name") ?? row.ProviderName : row.ProviderName;
-                row.FlavorData = b.Has("flavor_data") ? b.Str("flavor_data", 4096) ?? row.FlavorData : row.FlavorData;
-                api.Providers.Get(row.ProviderName).ValidateFlavor(ParseData("flavor_data", row.FlavorData));
-                return row;
-            }, http.RequestAborted);
-            return Common.One(http, api, "flavorprofile", Views.FlavorProfile(p));
-        });
-        g.MapDelete("/lbaas/flavorprofiles/{id}", async (HttpContext http, ApiServices api, string id) =>
-        {
-            Policies.Authorize(http, "flavor-profile", "delete", null);
-            var existing = await FindProfileAsync(api, id, http.RequestAborted);
-            await api.Store.WriteAsync(null, async db =>
-            {
-                if (await db.Flavors.AnyAsync(f => f.FlavorProfileId == existing.Id, http.RequestAborted))
-                {
-                    throw ApiException.Conflict($"Flavor profile {existing.Id} is in use.");
-                }
-                db.FlavorProfiles.Remove(await db.FlavorProfiles.FirstAsync(x => x.Id == existing.Id, http.RequestAborted));
-            }, http.RequestAborted);
-            return Common.NoContent();
-        });
-    }
-
-    private static async Task<FlavorProfile> FindProfileAsync(ApiServices api, string id, CancellationToken ct)
-    {
-        var key = Common.PathId(id, "Flavor profile");
-        await using var db = api.Store.Read();
-        return await db.FlavorProfiles.FirstOrDefaultAsync(f => f.Id == key, ct) ?? throw ApiException.NotFound("Flavor profile", id);
-    }
-
     private static void MapAvailabilityZones(RouteGroupBuilder g)
     {
         g.MapGet("/lbaas/availabilityzones", async (HttpContext http, ApiServices api) =>
@@ -309,80 +234,112 @@ internal static class Catalog
         return await db.AvailabilityZones.FirstOrDefaultAsync(z => z.Name == name, ct) ?? throw ApiException.NotFound("Availability Zone", name);
     }
 
-    private static void MapAvailabilityZoneProfiles(RouteGroupBuilder g)
+    /// <summary>What differs between the two provider profile resources (flavor and availability zone profiles).</summary>
+    private sealed record ProfileKind<T>(
+        string Path,
+        string PolicyObject,
+        string Root,
+        string LinksRoot,
+        string ListRoot,
+        string DataField,
+        string Noun,
+        string InUseNoun,
+        Func<OctaviaDbContext, string, CancellationToken, Task<bool>> InUseAsync,
+        Action<IProviderDriver, JsonObject> Validate,
+        Func<T, JsonObject> View,
+        IReadOnlyCollection<string> Attributes)
+        where T : class, IProviderProfile, new();
+
+    private static readonly ProfileKind<FlavorProfile> FlavorProfiles = new(
+        "/lbaas/flavorprofiles", "flavor-profile", "flavorprofile", "flavorprofile_links", "flavorprofiles", "flavor_data",
+        "Flavor profile", "Flavor profile",
+        (db, id, ct) => db.Flavors.AnyAsync(f => f.FlavorProfileId == id, ct),
+        (driver, data) => driver.ValidateFlavor(data),
+        Views.FlavorProfile, Views.FlavorProfileAttributes);
+
+    private static readonly ProfileKind<AvailabilityZoneProfile> AvailabilityZoneProfiles = new(
+        "/lbaas/availabilityzoneprofiles", "availability-zone-profile", "availability_zone_profile", "availability_zone_profile_links",
+        "availability_zone_profiles", "availability_zone_data", "Availability Zone Profile", "Availability zone profile",
+        (db, id, ct) => db.AvailabilityZones.AnyAsync(z => z.AvailabilityZoneProfileId == id, ct),
+        (driver, data) => driver.ValidateAvailabilityZone(data),
+        Views.AvailabilityZoneProfile, Views.AvailabilityZoneProfileAttributes);
+
+    private static void MapProfiles<T>(RouteGroupBuilder g, ProfileKind<T> kind)
+        where T : class, IProviderProfile, new()
     {
-        string[] fields = ["name", "provider_name", "availability_zone_data"];
-        g.MapGet("/lbaas/availabilityzoneprofiles", async (HttpContext http, ApiServices api) =>
+        string[] fields = ["name", "provider_name", kind.DataField];
+        g.MapGet(kind.Path, async (HttpContext http, ApiServices api) =>
         {
-            Policies.Authorize(http, "availability-zone-profile", "get_all", null);
+            Policies.Authorize(http, kind.PolicyObject, "get_all", null);
             await using var db = api.Store.Read();
-            var items = await db.AvailabilityZoneProfiles.ToListAsync(http.RequestAborted);
-            return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(Views.AvailabilityZoneProfile), "availability_zone_profiles", "availability_zone_profile_links", Views.AvailabilityZoneProfileAttributes));
+            var items = await db.Set<T>().ToListAsync(http.RequestAborted);
+            return Common.Json(ListQuery.Respond(http, api.Settings, items.Select(kind.View), kind.ListRoot, kind.LinksRoot, kind.Attributes));
         });
-        g.MapGet("/lbaas/availabilityzoneprofiles/{id}", async (HttpContext http, ApiServices api, string id) =>
+        g.MapGet(kind.Path + "/{id}", async (HttpContext http, ApiServices api, string id) =>
         {
-            Policies.Authorize(http, "availability-zone-profile", "get_one", null);
-            return Common.One(http, api, "availability_zone_profile", Views.AvailabilityZoneProfile(await FindZoneProfileAsync(api, id, http.RequestAborted)));
+            Policies.Authorize(http, kind.PolicyObject, "get_one", null);
+            return Common.One(http, api, kind.Root, kind.View(await FindProfileAsync(api, kind, id, http.RequestAborted)));
         });
-        g.MapPost("/lbaas/availabilityzoneprofiles", async (HttpContext http, ApiServices api) =>
+        g.MapPost(kind.Path, async (HttpContext http, ApiServices api) =>
         {
-            Policies.Authorize(http, "availability-zone-profile", "post", null);
-            var b = new Body(await Body.ReadRootAsync(http, "availability_zone_profile"), "availability_zone_profile", fields);
-            var p = new AvailabilityZoneProfile
+            Policies.Authorize(http, kind.PolicyObject, "post", null);
+            var b = new Body(await Body.ReadRootAsync(http, kind.Root), kind.Root, fields);
+            var p = new T
             {
                 Id = Ids.New(),
                 Name = b.Str("name", required: true)!,
                 ProviderName = b.Str("provider_name", required: true)!,
-                AvailabilityZoneData = b.Str("availability_zone_data", 4096, required: true)!,
+                Data = b.Str(kind.DataField, 4096, required: true)!,
             };
-            api.Providers.Get(p.ProviderName).ValidateAvailabilityZone(ParseData("availability_zone_data", p.AvailabilityZoneData));
+            kind.Validate(api.Providers.Get(p.ProviderName), ParseData(kind.DataField, p.Data));
             await api.Store.WriteAsync(null, db =>
             {
-                db.AvailabilityZoneProfiles.Add(p);
+                db.Set<T>().Add(p);
                 return Task.CompletedTask;
             }, http.RequestAborted);
-            return Common.One(http, api, "availability_zone_profile", Views.AvailabilityZoneProfile(p), StatusCodes.Status201Created);
+            return Common.One(http, api, kind.Root, kind.View(p), StatusCodes.Status201Created);
         });
-        g.MapPut("/lbaas/availabilityzoneprofiles/{id}", async (HttpContext http, ApiServices api, string id) =>
+        g.MapPut(kind.Path + "/{id}", async (HttpContext http, ApiServices api, string id) =>
         {
-            Policies.Authorize(http, "availability-zone-profile", "put", null);
-            var existing = await FindZoneProfileAsync(api, id, http.RequestAborted);
-            var b = new Body(await Body.ReadRootAsync(http, "availability_zone_profile"), "availability_zone_profile", fields);
+            Policies.Authorize(http, kind.PolicyObject, "put", null);
+            var existing = await FindProfileAsync(api, kind, id, http.RequestAborted);
+            var b = new Body(await Body.ReadRootAsync(http, kind.Root), kind.Root, fields);
             var p = await api.Store.WriteAsync(null, async db =>
             {
-                var row = await db.AvailabilityZoneProfiles.FirstAsync(x => x.Id == existing.Id, http.RequestAborted);
-                if ((b.Has("provider_name") || b.Has("availability_zone_data")) && await db.AvailabilityZones.AnyAsync(z => z.AvailabilityZoneProfileId == row.Id, http.RequestAborted))
+                var row = await db.Set<T>().FirstAsync(x => x.Id == existing.Id, http.RequestAborted);
+                if ((b.Has("provider_name") || b.Has(kind.DataField)) && await kind.InUseAsync(db, row.Id, http.RequestAborted))
                 {
-                    throw ApiException.Conflict($"Availability zone profile {row.Id} is in use.");
+                    throw ApiException.Conflict($"{kind.InUseNoun} {row.Id} is in use.");
                 }
                 row.Name = b.Has("name") ? b.Str("name") ?? row.Name : row.Name;
                 row.ProviderName = b.Has("provider_name") ? b.Str("provider_name") ?? row.ProviderName : row.ProviderName;
-                row.AvailabilityZoneData = b.Has("availability_zone_data") ? b.Str("availability_zone_data", 4096) ?? row.AvailabilityZoneData : row.AvailabilityZoneData;
-                api.Providers.Get(row.ProviderName).ValidateAvailabilityZone(ParseData("availability_zone_data", row.AvailabilityZoneData));
+                row.Data = b.Has(kind.DataField) ? b.Str(kind.DataField, 4096) ?? row.Data : row.Data;
+                kind.Validate(api.Providers.Get(row.ProviderName), ParseData(kind.DataField, row.Data));
                 return row;
             }, http.RequestAborted);
-            return Common.One(http, api, "availability_zone_profile", Views.AvailabilityZoneProfile(p));
+            return Common.One(http, api, kind.Root, kind.View(p));
         });
-        g.MapDelete("/lbaas/availabilityzoneprofiles/{id}", async (HttpContext http, ApiServices api, string id) =>
+        g.MapDelete(kind.Path + "/{id}", async (HttpContext http, ApiServices api, string id) =>
         {
-            Policies.Authorize(http, "availability-zone-profile", "delete", null);
-            var existing = await FindZoneProfileAsync(api, id, http.RequestAborted);
+            Policies.Authorize(http, kind.PolicyObject, "delete", null);
+            var existing = await FindProfileAsync(api, kind, id, http.RequestAborted);
             await api.Store.WriteAsync(null, async db =>
             {
-                if (await db.AvailabilityZones.AnyAsync(z => z.AvailabilityZoneProfileId == existing.Id, http.RequestAborted))
+                if (await kind.InUseAsync(db, existing.Id, http.RequestAborted))
                 {
-                    throw ApiException.Conflict($"Availability zone profile {existing.Id} is in use.");
+                    throw ApiException.Conflict($"{kind.InUseNoun} {existing.Id} is in use.");
                 }
-                db.AvailabilityZoneProfiles.Remove(await db.AvailabilityZoneProfiles.FirstAsync(x => x.Id == existing.Id, http.RequestAborted));
+                db.Set<T>().Remove(await db.Set<T>().FirstAsync(x => x.Id == existing.Id, http.RequestAborted));
             }, http.RequestAborted);
             return Common.NoContent();
         });
     }
 
-    private static async Task<AvailabilityZoneProfile> FindZoneProfileAsync(ApiServices api, string id, CancellationToken ct)
+    private static async Task<T> FindProfileAsync<T>(ApiServices api, ProfileKind<T> kind, string id, CancellationToken ct)
+        where T : class, IProviderProfile, new()
     {
-        var key = Common.PathId(id, "Availability Zone Profile");
+        var key = Common.PathId(id, kind.Noun);
         await using var db = api.Store.Read();
-        return await db.AvailabilityZoneProfiles.FirstOrDefaultAsync(f => f.Id == key, ct) ?? throw ApiException.NotFound("Availability Zone Profile", id);
+        return await db.Set<T>().FirstOrDefaultAsync(f => f.Id == key, ct) ?? throw ApiException.NotFound(kind.Noun, id);
     }
 }

@@ -284,13 +284,25 @@ public sealed class ListenerStatistics
     public long RequestErrors { get; set; }
 }
 
+/// <summary>A provider profile: a named blob of provider-specific JSON (flavor or availability zone profile).</summary>
+public interface IProviderProfile
+{
+    string Id { get; set; }
+    string Name { get; set; }
+    string ProviderName { get; set; }
+
+    /// <summary>The provider-specific JSON (<c>flavor_data</c> or <c>availability_zone_data</c>).</summary>
+    string Data { get; set; }
+}
+
 /// <summary>Upstream table <c>flavor_profile</c>.</summary>
-public sealed class FlavorProfile
+public sealed class FlavorProfile : IProviderProfile
 {
     public string Id { get; set; } = "";
     public string Name { get; set; } = "";
     public string ProviderName { get; set; } = "";
     public string FlavorData { get; set; } = "";
+    string IProviderProfile.Data { get => FlavorData; set => FlavorData = value; }
 }
 
 /// <summary>Upstream table <c>flavor</c>.</summary>
@@ -304,12 +316,13 @@ public sealed class Flavor
 }
 
 /// <summary>Upstream table <c>availability_zone_profile</c>.</summary>
-public sealed class AvailabilityZoneProfile
+public sealed class AvailabilityZoneProfile : IProviderProfile
 {
     public string Id { get; set; } = "";
     public string Name { get; set; } = "";
     public string ProviderName { get; set; } = "";
     public string AvailabilityZoneData { get; set; } = "";
+    string IProviderProfile.Data { get => AvailabilityZoneData; set => AvailabilityZoneData = value; }
 }
 
 /// <summary>Upstream table <c>availability_zone</c>, keyed by name.</summary>
