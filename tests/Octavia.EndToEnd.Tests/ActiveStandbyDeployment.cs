@@ -2,7 +2,6 @@
 
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 
 namespace Octavia.EndToEnd.Tests;
 
@@ -135,59 +134,6 @@ internal sealed class ActiveStandbyDeployment
             Directory.Delete(State, recursive: true);
         }
         File.Delete(ExtraConf);
-    }
-}
-
-/// <summary>A python3 http.server on the tenant host serving one file naming it; stopped by PID.</summary>
-internal sealed class TenantBackend : IDisposable
-{
-    private readonly Process _process;
-    private readonly string _dir;
-
-    public TenantBackend(string name, string address)
-    {
-        Port = FreeTcpPort("127.0.0.1");
-        _dir = Directory.CreateTempSubdirectory("oha-web-").FullName;
-        File.WriteAllText(Path.Combine(_dir, "index.html"), name);
-        var psi = new ProcessStartInfo("python3", ["-m", "http.server", "--bind", address, "--directory", _dir, Port.ToString(CultureInfo.InvariantCulture)])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        _process = Process.Start(psi)!;
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        var sw = Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            try
-            {
-                using var probe = new TcpClient();
-                probe.Connect(address, Port);
-                return;
-            }
-            catch (SocketException)
-            {
-                Thread.Sleep(100);
-            }
-        }
-        throw new InvalidOperationException($"backend {name} did not listen on {address}:{Port}");
-    }
-
-    public int Port { get; }
-
-    public void Dispose()
-    {
-        try
-        {
-            _process.Kill();
-            _process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        _process.Dispose();
-        Directory.Delete(_dir, recursive: true);
     }
 }
 

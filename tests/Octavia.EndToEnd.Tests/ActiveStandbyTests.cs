@@ -19,7 +19,7 @@ public sealed class ActiveStandbyTests(ITestOutputHelper output)
         SkipUnlessReady();
         var d = new ActiveStandbyDeployment(output);
         var sh = d.Shell;
-        var backends = new List<TenantBackend>();
+        var backends = new List<HttpBackend>();
         var seen = new HashSet<string>();
         var total = Stopwatch.StartNew();
         try
@@ -46,8 +46,8 @@ public sealed class ActiveStandbyTests(ITestOutputHelper output)
             }
 
             sh.Run("openstack loadbalancer listener create --name listener1 --protocol HTTP --protocol-port 80 --wait lb1");
-            backends.Add(new TenantBackend("web-1", ActiveStandbyDeployment.TenantHost));
-            backends.Add(new TenantBackend("web-2", ActiveStandbyDeployment.TenantHost));
+            backends.Add(new HttpBackend("web-1", ActiveStandbyDeployment.TenantHost));
+            backends.Add(new HttpBackend("web-2", ActiveStandbyDeployment.TenantHost));
             sh.Run("openstack loadbalancer pool create --name pool1 --lb-algorithm ROUND_ROBIN --listener listener1 --protocol HTTP --wait");
             foreach (var b in backends)
             {

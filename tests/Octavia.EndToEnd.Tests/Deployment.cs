@@ -1,7 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 
 namespace Octavia.EndToEnd.Tests;
@@ -63,65 +62,6 @@ internal static class Deployment
         }
         while (deadline.Elapsed < TimeSpan.FromSeconds(seconds));
         return last;
-    }
-
-    /// <summary>A python3 http.server on the tenant gateway serving one file naming it; stopped by PID.</summary>
-    public sealed class Backend : IDisposable
-    {
-        private readonly Process _process;
-        private readonly string _dir;
-
-        public Backend(string name, string address = TenantGateway)
-        {
-            Name = name;
-            Address = address;
-            Port = FreeTcpPort(address);
-            _dir = Directory.CreateTempSubdirectory("oit-web-").FullName;
-            File.WriteAllText(Path.Combine(_dir, "index.html"), name);
-            var psi = new ProcessStartInfo("python3", ["-m", "http.server", "--bind", address, "--directory", _dir, Port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            _process = Process.Start(psi)!;
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-            var deadline = Stopwatch.StartNew();
-            while (deadline.Elapsed < TimeSpan.FromSeconds(10))
-            {
-                try
-                {
-                    using var probe = new TcpClient();
-                    probe.Connect(address, Port);
-                    return;
-                }
-                catch (SocketException)
-                {
-                    Thread.Sleep(100);
-                }
-            }
-            throw new InvalidOperationException($"backend {name} did not listen on {address}:{Port}");
-        }
-
-        public string Name { get; }
-
-        public string Address { get; }
-
-        public int Port { get; }
-
-        public void Dispose()
-        {
-            try
-            {
-                _process.Kill();
-                _process.WaitForExit(5000);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-            _process.Dispose();
-            Directory.Delete(_dir, recursive: true);
-        }
     }
 
     /// <summary>Host link names (veths, bridges) right now.</summary>

@@ -2,7 +2,6 @@
 
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -128,7 +127,7 @@ internal sealed class HealthStack : IDisposable
     /// <summary>An HTTP backend on the tenant host address (its port stays the same across restarts).</summary>
     public HttpBackend Backend(string name, int bodyBytes = 0)
     {
-        var backend = new HttpBackend(name, bodyBytes);
+        var backend = new HttpBackend(name, TenantHost, bodyBytes);
         _backends.Add(backend);
         return backend;
     }
@@ -226,87 +225,6 @@ internal sealed class HealthStack : IDisposable
         if (Directory.Exists(State))
         {
             Directory.Delete(State, recursive: true);
-        }
-    }
-}
-
-/// <summary>A python3 http.server on the tenant host address serving its name (and a body of a known size).</summary>
-internal sealed class HttpBackend : IDisposable
-{
-    private readonly string _dir;
-    private Process? _process;
-
-    public HttpBackend(string name, int bodyBytes)
-    {
-        Name = name;
-        Port = FreeTcpPort(HealthStack.TenantHost);
-        _dir = Directory.CreateTempSubdirectory("ofo-web-").FullName;
-        File.WriteAllText(Path.Combine(_dir, "index.html"), name);
-        File.WriteAllText(Path.Combine(_dir, "health"), "ok");
-        if (bodyBytes > 0)
-        {
-            File.WriteAllText(Path.Combine(_dir, "blob"), new string('x', bodyBytes));
-        }
-        Start();
-    }
-
-    public string Name { get; }
-
-    public int Port { get; }
-
-    public bool Running => _process is { HasExited: false };
-
-    public void Start()
-    {
-        var psi = new ProcessStartInfo("python3", ["-m", "http.server", "--bind", HealthStack.TenantHost, "--directory", _dir, Port.ToString(CultureInfo.InvariantCulture)])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        _process = Process.Start(psi)!;
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromSeconds(15))
-        {
-            try
-            {
-                using var probe = new TcpClient();
-                probe.Connect(HealthStack.TenantHost, Port);
-                return;
-            }
-            catch (SocketException)
-            {
-                Thread.Sleep(100);
-            }
-        }
-        throw new InvalidOperationException($"backend {Name} did not listen on {HealthStack.TenantHost}:{Port}");
-    }
-
-    public void Stop()
-    {
-        if (_process is null)
-        {
-            return;
-        }
-        try
-        {
-            _process.Kill();
-            _process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        _process.Dispose();
-        _process = null;
-    }
-
-    public void Dispose()
-    {
-        Stop();
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
         }
     }
 }

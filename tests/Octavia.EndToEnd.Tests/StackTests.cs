@@ -18,7 +18,7 @@ public sealed class StackCollection
 public sealed class StackTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan StackTimeout = TimeSpan.FromMinutes(4);
-    private readonly List<Deployment.Backend> _backends = [];
+    private readonly List<HttpBackend> _backends = [];
 
     [Fact]
     public Task StackSh_StockCli_BalancesHttpAndDeletesEverything() => StackedScenarioAsync(tls: false);
@@ -141,9 +141,9 @@ public sealed class StackTests(ITestOutputHelper output)
         empty.Status.ShouldBe(503, empty.Body);
 
         // They serve until the scenario ends (the TLS listener uses the same pool).
-        var web1 = new Deployment.Backend("web-1");
+        var web1 = new HttpBackend("web-1");
         _backends.Add(web1);
-        var web2 = new Deployment.Backend("web-2");
+        var web2 = new HttpBackend("web-2");
         _backends.Add(web2);
         sh.Run($"{prefix}openstack loadbalancer pool create --name pool1 --lb-algorithm ROUND_ROBIN --listener listener1 --protocol HTTP --wait");
         sh.Run($"{prefix}openstack loadbalancer member create --address {Deployment.TenantGateway} --protocol-port {web1.Port} --subnet-id private-subnet --wait pool1");

@@ -148,7 +148,7 @@ public sealed class StackVariantTests(ITestOutputHelper output)
 
             // A member on the tenant gateway's loopback mapping, as stack.sh prints it.
             stacked.ShouldContain("--bind 127.65.0.1");
-            using (var web = new Deployment.Backend("web-lo", "127.65.0.1"))
+            using (var web = new HttpBackend("web-lo", "127.65.0.1"))
             {
                 sh.Run(As($"{rc}openstack loadbalancer pool create --name pool1 --lb-algorithm ROUND_ROBIN --listener listener1 --protocol HTTP --wait"));
                 sh.Run(As($"{rc}openstack loadbalancer member create --address {web.Address} --protocol-port {web.Port} --subnet-id private-subnet --wait pool1"));
