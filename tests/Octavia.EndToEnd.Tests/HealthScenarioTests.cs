@@ -179,14 +179,27 @@ public sealed class HealthScenarioTests(HealthStackFixture fx, ITestOutputHelper
     {
         await fx.EnsureAsync(output);
         await fx.WaitHealthyAsync();
-        // Other scenarios' traffic must have been reported before the baseline is taken.
-        await Task.Delay(3000, TestContext.Current.CancellationToken);
-        var before = Stats("loadbalancer stats show lb1");
-        var beforeListener = Stats("loadbalancer listener stats show listener1");
-
         using var api = new HttpClient { BaseAddress = new Uri(fx.Stack.Environment["OS_ENDPOINT"]) };
         var lbId = (string)fx.Stack.Show(RepoRoot, "loadbalancer show lb1")["id"]!;
         var listenerId = (string)fx.Stack.Show(RepoRoot, "loadbalancer listener show listener1")["id"]!;
+
+        // Other scenarios' traffic must have been reported before the baseline is taken: wait until the
+        // counters have not moved for two heartbeat intervals (1 s each here).
+        var settle = Stopwatch.StartNew();
+        var unchangedSince = Stopwatch.StartNew();
+        var last = await ApiStatsAsync(api, $"/v2/lbaas/loadbalancers/{lbId}/stats");
+        while (unchangedSince.Elapsed < TimeSpan.FromSeconds(2) && settle.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            var now = await ApiStatsAsync(api, $"/v2/lbaas/loadbalancers/{lbId}/stats");
+            if (now != last)
+            {
+                last = now;
+                unchangedSince.Restart();
+            }
+        }
+        var before = Stats("loadbalancer stats show lb1");
+        var beforeListener = Stats("loadbalancer listener stats show listener1");
 
         const int good = 20;
         const int bad = 3;

@@ -11,6 +11,13 @@ public sealed class LocalNetworkDriverTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    private static async Task<bool> LockIsFreeAsync(string lockFile)
+    {
+        using var probe = System.Diagnostics.Process.Start("flock", ["-n", lockFile, "true"])!;
+        await probe.WaitForExitAsync(Ct);
+        return probe.ExitCode == 0;
+    }
+
     [Fact]
     public async Task AllocateVip_SubnetByName_AllocatesLowestFreeAddressAsUpstreamNamesIt()
     {
@@ -147,8 +154,12 @@ public sealed class LocalNetworkDriverTests
         Directory.CreateDirectory(bed.Context.StateDir);
 
         // flock from a separate process, as another octavia process would hold it.
-        var holder = System.Diagnostics.Process.Start("flock", [lockFile, "sleep", "1"]);
-        await Task.Delay(300, Ct);
+        var holder = System.Diagnostics.Process.Start("flock", [lockFile, "sleep", "1"])!;
+        // Until the holder has the lock, a non-blocking flock of our own succeeds.
+        while (await LockIsFreeAsync(lockFile))
+        {
+            await Task.Delay(10, Ct);
+        }
         var started = DateTime.UtcNow;
         await bed.Network.AllocateVipAsync(LocalTestBed.LoadBalancer(subnetId: bed.PrivateSubnet), Ct);
         var waited = DateTime.UtcNow - started;
