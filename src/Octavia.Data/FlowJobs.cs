@@ -36,6 +36,11 @@ public sealed class FlowJob
 /// <summary>States of a <see cref="FlowJob"/>.</summary>
 public static class FlowJobStates
 {
+    /// <summary>
+    /// A cast waiting in an in-process bus's memory (all-in-one): not yet prepared. Kept so that a process
+    /// that dies with casts still queued leaves them to the next worker instead of losing them.
+    /// </summary>
+    public const string Queued = "QUEUED";
     /// <summary>Accepted, not yet started.</summary>
     public const string Pending = "PENDING";
     /// <summary>Executing tasks forward.</summary>

@@ -6,8 +6,9 @@ using Octavia.Core.Messaging;
 namespace Octavia.Controller.Messaging;
 
 /// <summary>
-/// The bus inside one process (all-in-one without <c>[DEFAULT] transport_url</c>). Nothing survives a
-/// crash here; the flow jobs in the database are what make work resumable.
+/// The bus inside one process (all-in-one without <c>[DEFAULT] transport_url</c>). The queue itself is
+/// memory; with a <see cref="Journal"/> (the worker host sets one) every cast is first recorded in the
+/// database, so casts still queued when the process dies are run by the next worker.
 /// </summary>
 public sealed class InProcessWorkerBus : IWorkerBus, IWorkerBusConsumer
 {
@@ -20,10 +21,17 @@ public sealed class InProcessWorkerBus : IWorkerBus, IWorkerBusConsumer
         _concurrency = Math.Max(1, concurrency);
     }
 
-    public Task CastAsync(WorkerCast cast, CancellationToken cancellationToken)
+    /// <summary>Persists a cast before it is queued (<see cref="Worker.ControllerWorker.JournalAsync"/>).</summary>
+    public Func<WorkerCast, CancellationToken, Task>? Journal { get; set; }
+
+    public async Task CastAsync(WorkerCast cast, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cast);
-        return _channel.Writer.WriteAsync(cast, cancellationToken).AsTask();
+        if (Journal is { } journal)
+        {
+            await journal(cast, cancellationToken).ConfigureAwait(false);
+        }
+        await _channel.Writer.WriteAsync(cast, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task ConsumeAsync(Func<WorkerCast, CancellationToken, Task> handler, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Octavia.Controller.Worker.Engine;
@@ -19,6 +20,7 @@ public sealed partial class ControllerWorker : IDisposable
     private readonly FlowCatalog _catalog;
     private readonly SemaphoreSlim _slots;
     private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, bool> _running = new();
 
     public ControllerWorker(FlowEngine engine, FlowCatalog catalog, int concurrency, ILogger<ControllerWorker> logger)
     {
@@ -79,6 +81,16 @@ public sealed partial class ControllerWorker : IDisposable
         await RunAsync(job, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Persists a cast before it waits in an in-process bus (<see cref="Messaging.InProcessWorkerBus.Journal"/>):
+    /// if this process dies first, the next worker finds it as an orphaned QUEUED job and runs it.
+    /// </summary>
+    public Task JournalAsync(WorkerCast cast, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(cast);
+        return _engine.QueueJobAsync(cast.MessageId, cast.Method, cast.Args, cancellationToken);
+    }
+
     /// <summary>Claims and runs every job whose lease expired (their worker died); returns how many it ran.</summary>
     public async Task<int> RecoverOrphansAsync(CancellationToken cancellationToken)
     {
@@ -105,6 +117,7 @@ public sealed partial class ControllerWorker : IDisposable
         {
             try
             {
+                await _engine.RenewQueuedAsync(cancellationToken).ConfigureAwait(false);
                 await RecoverOrphansAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -124,26 +137,66 @@ public sealed partial class ControllerWorker : IDisposable
 
     private async Task RunAsync(FlowJob job, CancellationToken cancellationToken)
     {
-        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // The bus and orphan recovery can both reach a job this process owns (a QUEUED one, say): run it once.
+        if (!_running.TryAdd(job.Id, true))
+        {
+            return;
+        }
         try
         {
-            var store = JsonNode.Parse(job.Store) as JsonObject ?? [];
-            FlowNode root;
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                root = FlowCatalog.Build(job.FlowName, store);
+                await RunClaimedAsync(job, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        }
+        finally
+        {
+            _running.TryRemove(job.Id, out _);
+        }
+    }
+
+    private async Task RunClaimedAsync(FlowJob job, CancellationToken cancellationToken)
+    {
+        if (job.State == FlowJobStates.Queued)
+        {
+            // Prepared now, as a cast is when it arrives: from the database as it is when the work starts.
+            JsonObject? prepared = null;
+            try
+            {
+                prepared = await _catalog.PrepareAsync(job.FlowName, JsonNode.Parse(job.Args) as JsonObject ?? [], cancellationToken).ConfigureAwait(false);
+                if (prepared is null)
+                {
+                    Log.NothingToDo(_logger, job.FlowName, job.Id);
+                }
             }
             catch (FlowPreparationException ex)
             {
                 Log.Rejected(_logger, job.FlowName, job.Id, ex.Message);
+            }
+            var started = await _engine.StartQueuedAsync(job.Id, prepared, cancellationToken).ConfigureAwait(false);
+            if (started is null)
+            {
                 return;
             }
-            await _engine.RunAsync(job, root, cancellationToken).ConfigureAwait(false);
+            job = started;
         }
-        finally
+        var store = JsonNode.Parse(job.Store) as JsonObject ?? [];
+        FlowNode root;
+        try
         {
-            _slots.Release();
+            root = FlowCatalog.Build(job.FlowName, store);
         }
+        catch (FlowPreparationException ex)
+        {
+            Log.Rejected(_logger, job.FlowName, job.Id, ex.Message);
+            return;
+        }
+        await _engine.RunAsync(job, root, cancellationToken).ConfigureAwait(false);
     }
 
     private static partial class Log

@@ -75,6 +75,10 @@ public sealed partial class WorkerHost : IAsyncDisposable
         }
         _consumer = consumer;
         _services = services.BuildServiceProvider();
+        if (consumer is InProcessWorkerBus inProcess)
+        {
+            inProcess.Journal = _services.GetRequiredService<ControllerWorker>().JournalAsync;
+        }
         Time = time;
     }
 

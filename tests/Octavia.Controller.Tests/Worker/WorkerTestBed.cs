@@ -86,7 +86,11 @@ internal sealed class WorkerTestBed : IAsyncDisposable
         {ExtraConfig}
         """;
 
-    private WorkerHost CreateHost()
+    // The flows are driven by direct HandleCastAsync calls; this bus is never consumed.
+    private WorkerHost CreateHost() => NewHost(new Octavia.Controller.Messaging.InProcessWorkerBus());
+
+    /// <summary>Another worker host (its own flow-job owner) on this bed's database, drivers and extra config.</summary>
+    public WorkerHost NewHost(Core.Messaging.IWorkerBusConsumer consumer)
     {
         var config = OctaviaConfig.FromText(ConfigText());
         var registry = DriverRegistry.CreateDefault();
@@ -96,8 +100,7 @@ internal sealed class WorkerTestBed : IAsyncDisposable
         registry.Amphora["amphora_noop_driver"] = c => Faults.Wrap(amphora(c));
         registry.Network["test_network_driver"] = _ => Faults.Wrap<Core.Drivers.INetworkDriver>(Network);
         registry.CertGenerator["test_cert_generator"] = _ => Certs;
-        // The flows are driven by direct HandleCastAsync calls; this bus is never consumed.
-        return new WorkerHost(config, registry, NullLoggerFactory.Instance, TimeProvider.System, new Octavia.Controller.Messaging.InProcessWorkerBus());
+        return new WorkerHost(config, registry, NullLoggerFactory.Instance, TimeProvider.System, consumer);
     }
 
     /// <summary>Runs one cast to completion, as the bus would deliver it.</summary>

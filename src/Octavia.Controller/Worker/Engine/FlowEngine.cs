@@ -102,6 +102,73 @@ public sealed partial class FlowEngine
     }
 
     /// <summary>
+    /// Records a cast that waits in this process's memory (state QUEUED, owned by this worker, the
+    /// lease renewed by <see cref="RenewQueuedAsync"/>); a no-op if the job exists.
+    /// </summary>
+    public async Task QueueJobAsync(string id, string flowName, JsonObject args, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var now = Now();
+        await using var db = _db();
+        db.FlowJobs.Add(new FlowJob
+        {
+            Id = id,
+            FlowName = flowName,
+            Args = args.ToJsonString(),
+            State = FlowJobStates.Queued,
+            Owner = Options.Owner,
+            LeaseExpiresAt = now + Options.Lease,
+            CreatedAt = now,
+            UpdatedAt = now,
+        });
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbUpdateException)
+        {
+            await using var check = _db();
+            if (!await check.FlowJobs.AnyAsync(j => j.Id == id, cancellationToken).ConfigureAwait(false))
+            {
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Keeps this worker's QUEUED jobs its own while they wait in memory.</summary>
+    public async Task RenewQueuedAsync(CancellationToken cancellationToken)
+    {
+        var until = Now() + Options.Lease;
+        var owner = Options.Owner;
+        await using var db = _db();
+        await db.FlowJobs.Where(j => j.Owner == owner && j.State == FlowJobStates.Queued)
+            .ExecuteUpdateAsync(s => s.SetProperty(j => j.LeaseExpiresAt, until), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Turns a claimed QUEUED job into a PENDING one with its prepared store, or deletes it when there is
+    /// nothing to run (<paramref name="store"/> null). Returns the job to run, or null.
+    /// </summary>
+    public async Task<FlowJob?> StartQueuedAsync(string id, JsonObject? store, CancellationToken cancellationToken)
+    {
+        var owner = Options.Owner;
+        await using var db = _db();
+        var mine = db.FlowJobs.Where(j => j.Id == id && j.Owner == owner && j.State == FlowJobStates.Queued);
+        if (store is null)
+        {
+            await mine.ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+        var text = store.ToJsonString();
+        var now = Now();
+        if (await mine.ExecuteUpdateAsync(s => s.SetProperty(j => j.Store, text).SetProperty(j => j.State, FlowJobStates.Pending).SetProperty(j => j.UpdatedAt, now), cancellationToken).ConfigureAwait(false) == 0)
+        {
+            return null;
+        }
+        return await db.FlowJobs.AsNoTracking().SingleAsync(j => j.Id == id, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
     /// Takes the lease on a job if nobody holds a live one (or it is already ours). Returns the job, or
     /// null if it is terminal or owned by a live worker.
     /// </summary>

@@ -1,0 +1,116 @@
+// Licensed under the Apache License, Version 2.0.
+
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Octavia.Controller.Messaging;
+using Octavia.Core.Messaging;
+using Octavia.Core.Model;
+using Octavia.Data;
+
+namespace Octavia.Controller.Tests.Worker;
+
+/// <summary>
+/// The all-in-one's in-process bus keeps its queue in memory; the journal (QUEUED flow jobs) is what keeps a
+/// cast that has not started yet from being lost with the process, leaving its object PENDING forever.
+/// </summary>
+public sealed class QueuedCastTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static WorkerCast Create(string lbId) =>
+        new("create_load_balancer", new JsonObject { ["loadbalancer"] = new JsonObject { ["loadbalancer_id"] = lbId } });
+
+    [Fact]
+    public async Task CastsStillQueuedWhenTheProcessDies_AreRunByTheNextWorker()
+    {
+        await using var bed = await WorkerTestBed.CreateAsync();
+        var lbs = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            lbs.Add(await bed.SeedLoadBalancerAsync());
+        }
+
+        // A process whose bus accepted three casts and died before consuming any of them.
+        var deadBus = new InProcessWorkerBus();
+        await using (bed.NewHost(deadBus))
+        {
+            foreach (var id in lbs)
+            {
+                await deadBus.CastAsync(Create(id), Ct);
+            }
+        }
+        await using (var db = bed.Db())
+        {
+            (await db.FlowJobs.CountAsync(j => j.State == FlowJobStates.Queued, Ct)).ShouldBe(3);
+        }
+
+        // The next worker takes them over once the dead owner's lease (2 s here) has run out.
+        var nextBus = new InProcessWorkerBus();
+        await using var next = bed.NewHost(nextBus);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var run = next.RunAsync(stop.Token);
+        var waited = Stopwatch.StartNew();
+        while ((await bed.PendingAsync()).Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(100, Ct);
+        }
+        await stop.CancelAsync();
+        await run;
+
+        (await bed.PendingAsync()).ShouldBeEmpty();
+        foreach (var id in lbs)
+        {
+            (await bed.StatusAsync(id)).ShouldBe(ProvisioningStatus.Active);
+        }
+        await using (var db = bed.Db())
+        {
+            (await db.FlowJobs.Select(j => j.State).ToListAsync(Ct)).ShouldAllBe(s => s == FlowJobStates.Success);
+            (await db.Amphorae.CountAsync(a => a.Status != ProvisioningStatus.Deleted, Ct)).ShouldBe(3);
+        }
+    }
+
+    [Fact]
+    public async Task LongQueueOnALiveWorker_EveryCastRunsOnce()
+    {
+        // One flow at a time, each slow enough that the last casts wait in memory for longer than the 2 s lease,
+        // while orphan recovery runs every second: however the bus and recovery meet a QUEUED job, it runs once.
+        await using var bed = await WorkerTestBed.CreateAsync(extraConfig: """
+            [controller_worker]
+            workers = 1
+            noop_driver_delay = 0.15
+            """);
+        var lbs = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            lbs.Add(await bed.SeedLoadBalancerAsync());
+        }
+        var bus = new InProcessWorkerBus();
+        await using var host = bed.NewHost(bus);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var run = host.RunAsync(stop.Token);
+        foreach (var id in lbs)
+        {
+            await bus.CastAsync(Create(id), Ct);
+        }
+        var waited = Stopwatch.StartNew();
+        while ((await bed.PendingAsync()).Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            await Task.Delay(100, Ct);
+        }
+        var took = waited.Elapsed;
+        await stop.CancelAsync();
+        await run;
+
+        (await bed.PendingAsync()).ShouldBeEmpty();
+        took.ShouldBeGreaterThan(TimeSpan.FromSeconds(2), "the queue must outlast the lease for this test to mean anything");
+        await using var db = bed.Db();
+        (await db.FlowJobs.Select(j => j.State).ToListAsync(Ct)).ShouldAllBe(s => s == FlowJobStates.Success);
+        // A second run of a create flow would have booted a second amphora for the same load balancer.
+        (await db.Amphorae.CountAsync(a => a.Status != ProvisioningStatus.Deleted, Ct)).ShouldBe(4);
+        foreach (var id in lbs)
+        {
+            (await bed.StatusAsync(id)).ShouldBe(ProvisioningStatus.Active);
+        }
+    }
+}
