@@ -127,7 +127,16 @@ public sealed partial class Housekeeper
                 .ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
             LogPurgedLoadBalancer(_logger, id);
         }
-        return purged;
+
+        // Ours: finished flow jobs (upstream's jobboard forgets them itself) go with the load balancers' age.
+        var jobs = await db.Set<FlowJob>()
+            .Where(j => (j.State == FlowJobStates.Success || j.State == FlowJobStates.Reverted) && j.UpdatedAt < lbExpiry)
+            .ExecuteDeleteAsync(cancellationToken).ConfigureAwait(false);
+        if (jobs > 0)
+        {
+            LogPurgedFlowJobs(_logger, jobs);
+        }
+        return purged + jobs;
     }
 
     /// <summary>Upstream's <c>CertRotation.rotate</c>: returns the number of rotations cast.</summary>
@@ -207,6 +216,9 @@ public sealed partial class Housekeeper
 
     [LoggerMessage(EventId = 4202, Level = LogLevel.Information, Message = "Deleted load balancer id : {LoadBalancerId}")]
     private static partial void LogPurgedLoadBalancer(ILogger logger, string loadBalancerId);
+
+    [LoggerMessage(EventId = 4206, Level = LogLevel.Information, Message = "Purged {Count} finished flow jobs")]
+    private static partial void LogPurgedFlowJobs(ILogger logger, int count);
 
     [LoggerMessage(EventId = 4203, Level = LogLevel.Information, Message = "Rotated certificates for {Count} amphora")]
     private static partial void LogRotated(ILogger logger, int count);

@@ -8,6 +8,7 @@ using Octavia.Controller.Housekeeping;
 using Octavia.Controller.Tests.HealthManager;
 using Octavia.Core.Configuration;
 using Octavia.Core.Model;
+using Octavia.Data;
 
 namespace Octavia.Controller.Tests.Housekeeping;
 
@@ -75,6 +76,30 @@ public sealed class HousekeeperTests : IAsyncLifetime
         (await db.AmphoraHealth.AnyAsync(h => h.AmphoraId == expired, TestContext.Current.CancellationToken)).ShouldBeFalse();
         (await db.AmphoraHealth.AnyAsync(h => h.AmphoraId == zombie, TestContext.Current.CancellationToken)).ShouldBeTrue();
         expiredNoHealth.ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task Cleanup_FinishedFlowJobsOlderThanTheExpiryAge_Purged_UnfinishedKept()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using (var db = _db.Context())
+        {
+            foreach (var (id, state, days) in new[]
+            {
+                ("old-success", FlowJobStates.Success, 8.0), ("old-reverted", FlowJobStates.Reverted, 8.0),
+                ("recent-success", FlowJobStates.Success, 1.0), ("old-running", FlowJobStates.Running, 8.0),
+                ("old-queued", FlowJobStates.Queued, 8.0),
+            })
+            {
+                db.Set<FlowJob>().Add(new FlowJob { Id = id, FlowName = "create_load_balancer", State = state, CreatedAt = DaysAgo(days), UpdatedAt = DaysAgo(days) });
+            }
+            await db.SaveChangesAsync(ct);
+        }
+
+        (await Housekeeper().CleanupAsync(ct)).ShouldBe(2);
+
+        await using var check = _db.Context();
+        (await check.Set<FlowJob>().Select(j => j.Id).ToListAsync(ct)).ShouldBe(["recent-success", "old-running", "old-queued"], ignoreOrder: true);
     }
 
     [Fact]
