@@ -15,7 +15,7 @@ internal sealed class HttpBackend : IDisposable
     private readonly string _dir;
     private Process? _process;
 
-    public HttpBackend(string name, string address = Deployment.TenantGateway, int bodyBytes = 0)
+    public HttpBackend(string name, string address, int bodyBytes = 0)
     {
         Name = name;
         Address = address;

@@ -141,9 +141,9 @@ public sealed class StackTests(ITestOutputHelper output)
         empty.Status.ShouldBe(503, empty.Body);
 
         // They serve until the scenario ends (the TLS listener uses the same pool).
-        var web1 = new HttpBackend("web-1");
+        var web1 = new HttpBackend("web-1", Deployment.TenantGateway);
         _backends.Add(web1);
-        var web2 = new HttpBackend("web-2");
+        var web2 = new HttpBackend("web-2", Deployment.TenantGateway);
         _backends.Add(web2);
         sh.Run($"{prefix}openstack loadbalancer pool create --name pool1 --lb-algorithm ROUND_ROBIN --listener listener1 --protocol HTTP --wait");
         sh.Run($"{prefix}openstack loadbalancer member create --address {Deployment.TenantGateway} --protocol-port {web1.Port} --subnet-id private-subnet --wait pool1");

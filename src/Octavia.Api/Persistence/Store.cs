@@ -64,9 +64,19 @@ public sealed partial class Store : IDisposable
                     {
                         await db.Database.ExecuteSqlRawAsync("SELECT id FROM load_balancer WHERE id = {0} FOR UPDATE", [loadBalancerId], cancellationToken).ConfigureAwait(false);
                     }
-                    var result = await work(db).ConfigureAwait(false);
-                    await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-                    await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    var scope = WriteScope.Enter(db);
+                    T result;
+                    try
+                    {
+                        result = await work(db).ConfigureAwait(false);
+                        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        WriteScope.Exit();
+                    }
+                    await scope.CommittedAsync().ConfigureAwait(false);
                     return result;
                 }
                 catch (Exception ex) when (IsBusy(ex) && attempt < 8)

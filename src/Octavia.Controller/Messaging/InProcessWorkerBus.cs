@@ -2,6 +2,7 @@
 
 using System.Threading.Channels;
 using Octavia.Core.Messaging;
+using Octavia.Data;
 
 namespace Octavia.Controller.Messaging;
 
@@ -21,16 +22,29 @@ public sealed class InProcessWorkerBus : IWorkerBus, IWorkerBusConsumer
         _concurrency = Math.Max(1, concurrency);
     }
 
-    /// <summary>Persists a cast before it is queued (<see cref="Worker.ControllerWorker.JournalAsync"/>).</summary>
-    public Func<WorkerCast, CancellationToken, Task>? Journal { get; set; }
+    /// <summary>Where casts are recorded before they are queued (the worker: <see cref="Worker.ControllerWorker"/>).</summary>
+    public ICastJournal? Journal { get; set; }
 
+    /// <summary>
+    /// Queues a cast. Inside a write (<see cref="WriteScope.Current"/>, the API's transaction) the journal row
+    /// joins that transaction and the cast is queued once it commits, so the worker never sees a cast whose
+    /// objects are not committed yet, and a rolled-back change casts nothing.
+    /// </summary>
     public async Task CastAsync(WorkerCast cast, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cast);
-        if (Journal is { } journal)
+        if (Journal is null)
         {
-            await journal(cast, cancellationToken).ConfigureAwait(false);
+            await _channel.Writer.WriteAsync(cast, cancellationToken).ConfigureAwait(false);
+            return;
         }
+        if (WriteScope.Current is { } scope)
+        {
+            scope.Context.Set<FlowJob>().Add(Journal.Entry(cast));
+            scope.AfterCommit(() => _channel.Writer.WriteAsync(cast, CancellationToken.None).AsTask());
+            return;
+        }
+        await Journal.RecordAsync(cast, cancellationToken).ConfigureAwait(false);
         await _channel.Writer.WriteAsync(cast, cancellationToken).ConfigureAwait(false);
     }
 
@@ -52,4 +66,14 @@ public sealed class InProcessWorkerBus : IWorkerBus, IWorkerBusConsumer
         }, CancellationToken.None));
         await Task.WhenAll(readers).ConfigureAwait(false);
     }
+}
+
+/// <summary>Records casts that wait in memory, so that they outlive the process (QUEUED flow jobs).</summary>
+public interface ICastJournal
+{
+    /// <summary>The journal row for <paramref name="cast"/>, to be committed with the caller's transaction.</summary>
+    FlowJob Entry(WorkerCast cast);
+
+    /// <summary>Commits the journal row for <paramref name="cast"/> on its own.</summary>
+    Task RecordAsync(WorkerCast cast, CancellationToken cancellationToken);
 }

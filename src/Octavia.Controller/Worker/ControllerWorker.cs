@@ -3,6 +3,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using Octavia.Controller.Messaging;
 using Octavia.Controller.Worker.Engine;
 using Octavia.Controller.Worker.Flows;
 using Octavia.Core.Messaging;
@@ -14,7 +15,7 @@ namespace Octavia.Controller.Worker;
 /// The worker's endpoint (upstream <c>controller/queue/v2/endpoints.py</c> + <c>controller_worker.py</c>):
 /// turns each cast into a persisted flow job and runs it, and takes over jobs whose worker died.
 /// </summary>
-public sealed partial class ControllerWorker : IDisposable
+public sealed partial class ControllerWorker : IDisposable, ICastJournal
 {
     private readonly FlowEngine _engine;
     private readonly FlowCatalog _catalog;
@@ -81,11 +82,15 @@ public sealed partial class ControllerWorker : IDisposable
         await RunAsync(job, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Persists a cast before it waits in an in-process bus (<see cref="Messaging.InProcessWorkerBus.Journal"/>):
-    /// if this process dies first, the next worker finds it as an orphaned QUEUED job and runs it.
-    /// </summary>
-    public Task JournalAsync(WorkerCast cast, CancellationToken cancellationToken)
+    // The in-process bus's journal: if this process dies with casts still queued in memory, the next worker
+    // finds them as orphaned QUEUED jobs and runs them.
+    FlowJob ICastJournal.Entry(WorkerCast cast)
+    {
+        ArgumentNullException.ThrowIfNull(cast);
+        return _engine.QueuedJob(cast.MessageId, cast.Method, cast.Args);
+    }
+
+    Task ICastJournal.RecordAsync(WorkerCast cast, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(cast);
         return _engine.QueueJobAsync(cast.MessageId, cast.Method, cast.Args, cancellationToken);

@@ -77,7 +77,7 @@ public sealed partial class WorkerHost : IAsyncDisposable
         _services = services.BuildServiceProvider();
         if (consumer is InProcessWorkerBus inProcess)
         {
-            inProcess.Journal = _services.GetRequiredService<ControllerWorker>().JournalAsync;
+            inProcess.Journal = _services.GetRequiredService<ControllerWorker>();
         }
         Time = time;
     }

@@ -113,4 +113,61 @@ public sealed class QueuedCastTests
             (await bed.StatusAsync(id)).ShouldBe(ProvisioningStatus.Active);
         }
     }
+
+    [Fact]
+    public async Task CastInsideAWrite_JournalRowCommitsWithIt_WorkerGetsItOnlyAfterTheCommit_RollbackCastsNothing()
+    {
+        await using var bed = await WorkerTestBed.CreateAsync();
+        var bus = new InProcessWorkerBus();
+        await using var host = bed.NewHost(bus);
+        var seen = System.Threading.Channels.Channel.CreateUnbounded<(string Id, bool Committed)>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var consume = bus.ConsumeAsync(async (cast, ct) =>
+        {
+            await using var other = bed.Db();
+            var committed = await other.FlowJobs.AnyAsync(j => j.Id == cast.MessageId, ct);
+            await seen.Writer.WriteAsync((cast.MessageId, committed), ct);
+        }, stop.Token);
+
+        // As the API does: the cast is made inside the request's transaction, which commits afterwards.
+        var kept = Create(await bed.SeedLoadBalancerAsync());
+        await WriteAsync(bed, bus, kept, commit: true);
+        // A change that rolls back must cast nothing and leave no journal row.
+        var dropped = Create(await bed.SeedLoadBalancerAsync());
+        await WriteAsync(bed, bus, dropped, commit: false);
+        var after = Create(await bed.SeedLoadBalancerAsync());
+        await bus.CastAsync(after, Ct);
+
+        (await seen.Reader.ReadAsync(Ct)).ShouldBe((kept.MessageId, true));
+        (await seen.Reader.ReadAsync(Ct)).ShouldBe((after.MessageId, true));
+        await stop.CancelAsync();
+        await consume;
+        await using var db = bed.Db();
+        (await db.FlowJobs.AnyAsync(j => j.Id == dropped.MessageId, Ct)).ShouldBeFalse();
+    }
+
+    private static async Task WriteAsync(WorkerTestBed bed, InProcessWorkerBus bus, WorkerCast cast, bool commit)
+    {
+        await using var db = bed.Db();
+        await using var tx = await db.Database.BeginTransactionAsync(Ct);
+        var scope = WriteScope.Enter(db);
+        try
+        {
+            await bus.CastAsync(cast, Ct);
+            // Give a consumer every chance to see the cast before the commit.
+            await Task.Delay(50, Ct);
+            await db.SaveChangesAsync(Ct);
+            if (!commit)
+            {
+                await tx.RollbackAsync(Ct);
+                return;
+            }
+            await tx.CommitAsync(Ct);
+        }
+        finally
+        {
+            WriteScope.Exit();
+        }
+        await scope.CommittedAsync();
+    }
 }

@@ -107,20 +107,8 @@ public sealed partial class FlowEngine
     /// </summary>
     public async Task QueueJobAsync(string id, string flowName, JsonObject args, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        var now = Now();
         await using var db = _db();
-        db.FlowJobs.Add(new FlowJob
-        {
-            Id = id,
-            FlowName = flowName,
-            Args = args.ToJsonString(),
-            State = FlowJobStates.Queued,
-            Owner = Options.Owner,
-            LeaseExpiresAt = now + Options.Lease,
-            CreatedAt = now,
-            UpdatedAt = now,
-        });
+        db.FlowJobs.Add(QueuedJob(id, flowName, args));
         try
         {
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
@@ -133,6 +121,24 @@ public sealed partial class FlowEngine
                 throw;
             }
         }
+    }
+
+    /// <summary>A QUEUED job row owned by this worker, its lease starting now.</summary>
+    public FlowJob QueuedJob(string id, string flowName, JsonObject args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var now = Now();
+        return new FlowJob
+        {
+            Id = id,
+            FlowName = flowName,
+            Args = args.ToJsonString(),
+            State = FlowJobStates.Queued,
+            Owner = Options.Owner,
+            LeaseExpiresAt = now + Options.Lease,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
     }
 
     /// <summary>Keeps this worker's QUEUED jobs its own while they wait in memory.</summary>
