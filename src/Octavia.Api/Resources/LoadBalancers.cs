@@ -40,14 +40,15 @@ internal static class LoadBalancers
             }
             await using var db = api.Store.Read();
             var lbs = Common.Scoped(db.LoadBalancers.AsNoTracking(), scope).Where(l => l.ProvisioningStatus != ProvisioningStatus.Deleted);
-            var page = await SqlList.PageAsync(http, api.Settings, lbs, s_columns, Views.LoadBalancerAttributes, q => q.Include(l => l.Vip), http.RequestAborted);
-            if (page is null)
+            // The page's ids come from the filtered, sorted query; its rows are read by ordinal (LoadBalancerRows).
+            var ids = await SqlList.PageIdsAsync(http, api.Settings, lbs, s_columns, Views.LoadBalancerAttributes, http.RequestAborted);
+            if (ids is null)
             {
                 var all = await lbs.Include(l => l.Vip).ToListAsync(http.RequestAborted);
                 await AttachChildrenAsync(db, all, http.RequestAborted);
                 return Common.Json(ListQuery.Respond(http, api.Settings, all.Select(Views.LoadBalancer), "loadbalancers", "loadbalancers_links", Views.LoadBalancerAttributes));
             }
-            await AttachChildrenAsync(db, page.Items, http.RequestAborted);
+            var page = SqlList.WithItems(ids, await LoadBalancerRows.LoadAsync(db, ids.Items, http.RequestAborted));
             if (version is null)
             {
                 return SqlList.Write(page, "loadbalancers", "loadbalancers_links", ListQuery.Fields(http, api.Settings), ViewWriters.LoadBalancer);
@@ -185,7 +186,7 @@ internal static class LoadBalancers
     /// Fills in the listener and pool ids, tags and additional VIPs of <paramref name="lbs"/> with one UNION ALL
     /// of (kind, owner, value, extra) rows, so a page costs two queries however many children it has.
     /// </summary>
-    private static async Task AttachChildrenAsync(OctaviaDbContext db, List<LoadBalancer> lbs, CancellationToken ct)
+    internal static async Task AttachChildrenAsync(OctaviaDbContext db, List<LoadBalancer> lbs, CancellationToken ct)
     {
         if (lbs.Count == 0)
         {
