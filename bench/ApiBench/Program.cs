@@ -85,35 +85,68 @@ try
     {
         await CreateToActive();
     }
-    var total = 0L;
-    var cpuBefore = CpuMs(server.Id);
-    var sw = Stopwatch.StartNew();
-    var duration = TimeSpan.FromSeconds(10);
-    await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
-    {
-        while (sw.Elapsed < duration)
-        {
-            using var resp = await http.GetAsync("/v2/lbaas/loadbalancers");
-            resp.EnsureSuccessStatusCode();
-            await resp.Content.ReadAsByteArrayAsync();
-            Interlocked.Increment(ref total);
-        }
-    }));
-    var rps = total / sw.Elapsed.TotalSeconds;
-    // Server CPU per request is what the load on this shared machine disturbs least.
-    var cpuPerRequest = (CpuMs(server.Id) - cpuBefore) / total;
-    var wrk = RunWrk($"{endpoint}/v2/lbaas/loadbalancers");
-    var wrkLimit = RunWrk($"{endpoint}/v2/lbaas/loadbalancers?limit=1");
+    // Warm up the list path (JIT, connection pool) before measuring it.
+    await ListLoad(http, server.Id, "/v2/lbaas/loadbalancers", TimeSpan.FromSeconds(3));
+    var (rps, cpuPerRequest) = await ListLoad(http, server.Id, "/v2/lbaas/loadbalancers", TimeSpan.FromSeconds(10));
+    var wrk = RunWrk(server.Id, $"{endpoint}/v2/lbaas/loadbalancers");
+    var wrkLimit = RunWrk(server.Id, $"{endpoint}/v2/lbaas/loadbalancers?limit=1");
     var rss = File.ReadLines($"/proc/{server.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"create->ACTIVE sequential (n={sequential.Count}): p50 {P(sequential, 50):F1} ms, p95 {P(sequential, 95):F1} ms"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  server CPU per sequential create->ACTIVE (POST, completion and the 1 ms polls): {createCpu:F1} ms"));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"create->ACTIVE 8 concurrent clients (n={concurrent.Count}): p50 {P(concurrent, 50):F1} ms, p95 {P(concurrent, 95):F1} ms"));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"GET /v2/lbaas/loadbalancers with {count} LBs, concurrency 16: {rps:F0} req/s"));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  server CPU per list request: {cpuPerRequest:F3} ms"));
-    Console.WriteLine($"wrk -t2 -c16 -d10s GET /v2/lbaas/loadbalancers: {wrk}");
-    Console.WriteLine($"wrk -t2 -c16 -d10s GET /v2/lbaas/loadbalancers?limit=1: {wrkLimit}");
-    Console.WriteLine($"server {rss.Replace("\t", " ", StringComparison.Ordinal)}");
+    Console.WriteLine($"GET list with {count} LBs, response cache on (default; every request after the first is a hit):");
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  HttpClient c=16 10s: {rps:F0} req/s, server CPU {cpuPerRequest:F3} ms/request"));
+    Console.WriteLine($"  wrk -t2 -c16 -d10s /v2/lbaas/loadbalancers: {wrk}");
+    Console.WriteLine($"  wrk -t2 -c16 -d10s /v2/lbaas/loadbalancers?limit=1: {wrkLimit}");
+    Console.WriteLine($"  server {rss.Replace("\t", " ", StringComparison.Ordinal)}");
+
+    // The miss path: a second API process on the same database with the cache off builds every body.
+    var missPort = FreePort();
+    var missConf = Path.Combine(dir, "octavia-nocache.conf");
+    File.WriteAllText(missConf, File.ReadAllText(conf).Replace($"bind_port = {port}", $"bind_port = {missPort}", StringComparison.Ordinal)
+        .Replace("[api_settings]", "[api_settings]\nresponse_cache = false", StringComparison.Ordinal));
+    var missPsi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (var a in new[] { "api", "--config-file", missConf })
+    {
+        missPsi.ArgumentList.Add(a);
+    }
+    using var missServer = Process.Start(missPsi)!;
+    missServer.BeginOutputReadLine();
+    missServer.BeginErrorReadLine();
+    try
+    {
+        using var missHttp = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = new Uri($"http://127.0.0.1:{missPort}") };
+        for (var i = 0; ; i++)
+        {
+            try
+            {
+                (await missHttp.GetAsync("/")).EnsureSuccessStatusCode();
+                break;
+            }
+            catch (HttpRequestException) when (i < 300)
+            {
+                await Task.Delay(100);
+            }
+        }
+        // Longer warm-up than the hit path: every request runs the whole read path, which tiered JIT needs a
+        // while to optimise on a loaded machine.
+        await ListLoad(missHttp, missServer.Id, "/v2/lbaas/loadbalancers", TimeSpan.FromSeconds(10));
+        var (missRps, missCpu) = await ListLoad(missHttp, missServer.Id, "/v2/lbaas/loadbalancers", TimeSpan.FromSeconds(10));
+        var missWrk = RunWrk(missServer.Id, $"http://127.0.0.1:{missPort}/v2/lbaas/loadbalancers");
+        var missWrkLimit = RunWrk(missServer.Id, $"http://127.0.0.1:{missPort}/v2/lbaas/loadbalancers?limit=1");
+        var missRss = File.ReadLines($"/proc/{missServer.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        Console.WriteLine($"GET list with {count} LBs, response cache off (response_cache = false: every request builds its body):");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  HttpClient c=16 10s: {missRps:F0} req/s, server CPU {missCpu:F3} ms/request"));
+        Console.WriteLine($"  wrk -t2 -c16 -d10s /v2/lbaas/loadbalancers: {missWrk}");
+        Console.WriteLine($"  wrk -t2 -c16 -d10s /v2/lbaas/loadbalancers?limit=1: {missWrkLimit}");
+        Console.WriteLine($"  server {missRss.Replace("\t", " ", StringComparison.Ordinal)}");
+    }
+    finally
+    {
+        missServer.Kill(entireProcessTree: true);
+        missServer.WaitForExit();
+    }
 }
 finally
 {
@@ -158,7 +191,28 @@ static double CpuMs(int pid)
     return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10.0;
 }
 
-static string RunWrk(string url)
+// Requests per second and the server's CPU per request for 16 concurrent HttpClient loops over `path`.
+static async Task<(double Rps, double CpuMs)> ListLoad(HttpClient client, int pid, string path, TimeSpan duration)
+{
+    var total = 0L;
+    var cpuBefore = CpuMs(pid);
+    var sw = Stopwatch.StartNew();
+    await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+    {
+        while (sw.Elapsed < duration)
+        {
+            using var resp = await client.GetAsync(path);
+            resp.EnsureSuccessStatusCode();
+            await resp.Content.ReadAsByteArrayAsync();
+            Interlocked.Increment(ref total);
+        }
+    }));
+    var elapsed = sw.Elapsed.TotalSeconds;
+    // Server CPU per request is what the load on this shared machine disturbs least.
+    return (total / elapsed, (CpuMs(pid) - cpuBefore) / total);
+}
+
+static string RunWrk(int pid, string url)
 {
     var psi = new ProcessStartInfo("wrk") { RedirectStandardOutput = true, RedirectStandardError = true };
     foreach (var a in new[] { "-t2", "-c16", "-d10s", url })
@@ -167,12 +221,19 @@ static string RunWrk(string url)
     }
     try
     {
+        var cpuBefore = CpuMs(pid);
         using var p = Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        var line = output.Split('\n').FirstOrDefault(l => l.StartsWith("Requests/sec:", StringComparison.Ordinal));
-        var errors = output.Split('\n').FirstOrDefault(l => l.Contains("Non-2xx", StringComparison.Ordinal));
-        return (line?.Trim() ?? "no result") + (errors is null ? "" : " (" + errors.Trim() + ")");
+        var cpu = CpuMs(pid) - cpuBefore;
+        var lines = output.Split('\n');
+        var line = lines.FirstOrDefault(l => l.StartsWith("Requests/sec:", StringComparison.Ordinal));
+        var errors = lines.FirstOrDefault(l => l.Contains("Non-2xx", StringComparison.Ordinal));
+        // "  12345 requests in 10.00s, 1.00GB read"
+        var countLine = lines.FirstOrDefault(l => l.Contains(" requests in ", StringComparison.Ordinal));
+        var requests = countLine is null ? 0 : long.Parse(countLine.Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+        var perRequest = requests == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $", server CPU {cpu / requests:F3} ms/request");
+        return (line?.Trim() ?? "no result") + perRequest + (errors is null ? "" : " (" + errors.Trim() + ")");
     }
     catch (System.ComponentModel.Win32Exception)
     {

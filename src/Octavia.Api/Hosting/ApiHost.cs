@@ -62,6 +62,7 @@ public static class ApiHost
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton(new OctaviaDatabase(Tune(DatabaseUrl.Parse(database.Connection))));
         services.AddSingleton<Store>();
+        services.AddSingleton<ResponseCache>();
         services.AddSingleton<NoopProviderDriver>();
         services.AddSingleton<IProviderDriver>(sp => sp.GetRequiredService<NoopProviderDriver>());
         services.AddSingleton<IProviderDriver>(sp => new AmphoraProviderDriver(sp.GetService<Core.Messaging.IWorkerBus>()));

@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Buffers;
 using System.Globalization;
 using System.Linq.Expressions;
 using System.Text.Json;
@@ -102,27 +103,11 @@ internal static class SqlList
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(settings);
         var request = ListQuery.Parse(http, settings, attributes);
-        foreach (var (attr, wanted) in request.Filters)
+        if (Prepare(request, query, columns) is not var (filtered, ordered))
         {
-            if (!columns.TryGetValue(attr, out var column))
-            {
-                return null;
-            }
-            query = query.Where(column.Filter(wanted));
+            return null;
         }
-        query = TagFilter(query, request);
-
-        var sortKeys = new List<(Column<T> Column, bool Asc)>();
-        foreach (var (key, asc) in request.Sort.Append(("created_at", true)).Append(("id", true)))
-        {
-            if (!columns.TryGetValue(key, out var column) || column.Sort is null)
-            {
-                return null;
-            }
-            sortKeys.Add((column, asc));
-        }
-        var ordered = Order(query, sortKeys);
-
+        query = filtered;
         if (!request.Paginate)
         {
             return new Page<T>(await load(ordered).ToListAsync(ct).ConfigureAwait(false), []);
@@ -149,16 +134,95 @@ internal static class SqlList
             var position = pageIds.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i, StringComparer.Ordinal);
             items = [.. rows.OrderBy(r => position[r.Id])];
         }
+        return new Page<T>(items, Links(http, settings, request, items.Count, items.Count == 0 ? null : items[0].Id, items.Count == 0 ? null : items[^1].Id));
+    }
+
+    /// <summary>
+    /// The same page as <see cref="PageAsync{T}"/>, as the ids of its rows in order (for a caller that reads the
+    /// rows itself); null when the request needs the in-memory path.
+    /// </summary>
+    public static async Task<Page<string>?> PageIdsAsync<T>(HttpContext http, ApiSettingsOptions settings, IQueryable<T> query,
+        IReadOnlyDictionary<string, Column<T>> columns, IReadOnlyCollection<string> attributes, CancellationToken ct) where T : LbaasObject
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(settings);
+        var request = ListQuery.Parse(http, settings, attributes);
+        if (Prepare(request, query, columns) is not var (_, ordered))
+        {
+            return null;
+        }
+        var ids = ordered.Select(x => x.Id);
+        if (!request.Paginate)
+        {
+            return new Page<string>(await ids.ToListAsync(ct).ConfigureAwait(false), []);
+        }
+        List<string> items;
+        if (request.Marker is null)
+        {
+            // Upstream ignores the limit of a reverse page without a marker.
+            items = await (request.Reverse || request.Limit is null ? ids : ids.Take(request.Limit.Value)).ToListAsync(ct).ConfigureAwait(false);
+        }
+        else
+        {
+            var all = await ids.ToListAsync(ct).ConfigureAwait(false);
+            var index = all.IndexOf(request.Marker);
+            if (index < 0)
+            {
+                throw ApiException.BadRequest($"Invalid marker: {request.Marker}");
+            }
+            var (start, end) = request.Reverse
+                ? (request.Limit is { } l ? Math.Max(0, index - l) : 0, index)
+                : (index + 1, request.Limit is { } lim ? Math.Min(all.Count, index + 1 + lim) : all.Count);
+            items = all.GetRange(start, Math.Max(0, end - start));
+        }
+        return new Page<string>(items, Links(http, settings, request, items.Count, items.Count == 0 ? null : items[0], items.Count == 0 ? null : items[^1]));
+    }
+
+    /// <summary>A page of ids turned into a page of the rows <paramref name="rows"/> holds for them, in the same order.</summary>
+    public static Page<T> WithItems<T>(Page<string> ids, List<T> rows)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        return new Page<T>(rows, ids.Links);
+    }
+
+    private static List<(string Rel, string Href)> Links(HttpContext http, ApiSettingsOptions settings, ListRequest request, int count, string? firstId, string? lastId)
+    {
         var links = new List<(string, string)>();
-        if (request.Limit is { } pageLimit && items.Count >= pageLimit && items.Count > 0)
+        if (request.Limit is { } pageLimit && count >= pageLimit && count > 0)
         {
-            links.Add(("next", ListQuery.LinkHref(http, settings, items[^1].Id, false)));
+            links.Add(("next", ListQuery.LinkHref(http, settings, lastId, false)));
         }
-        if (request.Marker is not null && items.Count > 0)
+        if (request.Marker is not null && count > 0)
         {
-            links.Add(("previous", ListQuery.LinkHref(http, settings, items[0].Id, true)));
+            links.Add(("previous", ListQuery.LinkHref(http, settings, firstId, true)));
         }
-        return new Page<T>(items, links);
+        return links;
+    }
+
+    /// <summary>The request's filters and sort keys applied in SQL; null when one of them has no SQL mapping.</summary>
+    private static (IQueryable<T> Filtered, IQueryable<T> Ordered)? Prepare<T>(ListRequest request, IQueryable<T> query, IReadOnlyDictionary<string, Column<T>> columns)
+        where T : LbaasObject
+    {
+        foreach (var (attr, wanted) in request.Filters)
+        {
+            if (!columns.TryGetValue(attr, out var column))
+            {
+                return null;
+            }
+            query = query.Where(column.Filter(wanted));
+        }
+        query = TagFilter(query, request);
+
+        var sortKeys = new List<(Column<T> Column, bool Asc)>();
+        foreach (var (key, asc) in request.Sort.Append(("created_at", true)).Append(("id", true)))
+        {
+            if (!columns.TryGetValue(key, out var column) || column.Sort is null)
+            {
+                return null;
+            }
+            sortKeys.Add((column, asc));
+        }
+        return (query, Order(query, sortKeys));
     }
 
     private static IQueryable<T> TagFilter<T>(IQueryable<T> query, ListRequest request) where T : LbaasObject
@@ -221,6 +285,43 @@ internal static class SqlList
     public static IResult Write<T>(Page<T> page, string collection, string? linksKey, HashSet<string>? fields, Action<Utf8JsonWriter, T, HashSet<string>?> item) =>
         new PageResult<T>(page, collection, linksKey, fields, item);
 
+    /// <summary>The same bytes as <see cref="Write{T}"/>, in one array (for the response cache).</summary>
+    public static byte[] Render<T>(Page<T> page, string collection, string? linksKey, HashSet<string>? fields, Action<Utf8JsonWriter, T, HashSet<string>?> item)
+    {
+        ArgumentNullException.ThrowIfNull(page);
+        ArgumentNullException.ThrowIfNull(item);
+        var buffer = new ArrayBufferWriter<byte>(16384);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray(collection);
+            foreach (var x in page.Items)
+            {
+                item(writer, x, fields);
+            }
+            WriteEnd(writer, page, linksKey);
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteEnd<T>(Utf8JsonWriter writer, Page<T> page, string? linksKey)
+    {
+        writer.WriteEndArray();
+        if (linksKey is not null)
+        {
+            writer.WriteStartArray(linksKey);
+            foreach (var (rel, href) in page.Links)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("href", href);
+                writer.WriteString("rel", rel);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+        }
+        writer.WriteEndObject();
+    }
+
     private sealed class PageResult<T>(Page<T> page, string collection, string? linksKey, HashSet<string>? fields, Action<Utf8JsonWriter, T, HashSet<string>?> item) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
@@ -241,20 +342,7 @@ internal static class SqlList
                         await response.BodyWriter.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
                     }
                 }
-                writer.WriteEndArray();
-                if (linksKey is not null)
-                {
-                    writer.WriteStartArray(linksKey);
-                    foreach (var (rel, href) in page.Links)
-                    {
-                        writer.WriteStartObject();
-                        writer.WriteString("href", href);
-                        writer.WriteString("rel", rel);
-                        writer.WriteEndObject();
-                    }
-                    writer.WriteEndArray();
-                }
-                writer.WriteEndObject();
+                WriteEnd(writer, page, linksKey);
             }
             await response.BodyWriter.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
         }

@@ -27,7 +27,8 @@ internal sealed class ApiServices(
     HaproxyAmphoraOptions haproxy,
     ControllerWorkerOptions worker,
     ProviderRegistry providers,
-    INetworkDriver network)
+    INetworkDriver network,
+    ResponseCache cache)
 {
     public Store Store { get; } = store;
     public ApiSettingsOptions Settings { get; } = settings;
@@ -37,6 +38,21 @@ internal sealed class ApiServices(
     public ControllerWorkerOptions Worker { get; } = worker;
     public ProviderRegistry Providers { get; } = providers;
     public INetworkDriver Network { get; } = network;
+    public ResponseCache Cache { get; } = cache;
+}
+
+/// <summary>A JSON body already in UTF-8 (a cached or buffered response), sent with its Content-Length.</summary>
+internal sealed class JsonBytesResult(byte[] body) : IResult
+{
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        var response = httpContext.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/json";
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body, httpContext.RequestAborted).AsTask();
+    }
 }
 
 /// <summary>

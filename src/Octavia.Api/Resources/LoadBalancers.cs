@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -29,17 +30,32 @@ internal static class LoadBalancers
         g.MapGet("/lbaas/loadbalancers", async (HttpContext http, ApiServices api) =>
         {
             var scope = Policies.ListScope(http, "loadbalancer");
+            // The version is read before anything is built (see ResponseCache); the key holds everything the
+            // body depends on: the scope the policy granted, the query, and the scheme, host and path of the links.
+            var version = api.Cache.Version();
+            var key = version is null ? "" : ListCacheKey(http, scope);
+            if (api.Cache.TryGet(version, key, out var cached, out _))
+            {
+                return new JsonBytesResult(cached);
+            }
             await using var db = api.Store.Read();
             var lbs = Common.Scoped(db.LoadBalancers.AsNoTracking(), scope).Where(l => l.ProvisioningStatus != ProvisioningStatus.Deleted);
-            var page = await SqlList.PageAsync(http, api.Settings, lbs, s_columns, Views.LoadBalancerAttributes, q => q.Include(l => l.Vip), http.RequestAborted);
-            if (page is null)
+            // The page's ids come from the filtered, sorted query; its rows are read by ordinal (LoadBalancerRows).
+            var ids = await SqlList.PageIdsAsync(http, api.Settings, lbs, s_columns, Views.LoadBalancerAttributes, http.RequestAborted);
+            if (ids is null)
             {
                 var all = await lbs.Include(l => l.Vip).ToListAsync(http.RequestAborted);
                 await AttachChildrenAsync(db, all, http.RequestAborted);
                 return Common.Json(ListQuery.Respond(http, api.Settings, all.Select(Views.LoadBalancer), "loadbalancers", "loadbalancers_links", Views.LoadBalancerAttributes));
             }
-            await AttachChildrenAsync(db, page.Items, http.RequestAborted);
-            return SqlList.Write(page, "loadbalancers", "loadbalancers_links", ListQuery.Fields(http, api.Settings), ViewWriters.LoadBalancer);
+            var page = SqlList.WithItems(ids, await LoadBalancerRows.LoadAsync(db, ids.Items, http.RequestAborted));
+            if (version is null)
+            {
+                return SqlList.Write(page, "loadbalancers", "loadbalancers_links", ListQuery.Fields(http, api.Settings), ViewWriters.LoadBalancer);
+            }
+            var body = SqlList.Render(page, "loadbalancers", "loadbalancers_links", ListQuery.Fields(http, api.Settings), ViewWriters.LoadBalancer);
+            api.Cache.Add(version, key, body);
+            return new JsonBytesResult(body);
         });
         g.MapGet("/lbaas/loadbalancers/{id}", async (HttpContext http, ApiServices api, string id) =>
         {
@@ -142,6 +158,13 @@ internal static class LoadBalancers
 
     private static readonly Dictionary<string, Column<LoadBalancer>> s_columns = BuildColumns();
 
+    /// <summary>The response cache key of a load balancer list: <c>null</c> scope (every project) is kept apart from any project.</summary>
+    internal static string ListCacheKey(HttpContext http, string? scope)
+    {
+        var r = http.Request;
+        return string.Concat("GET loadbalancers\n", scope is null ? "*" : string.Create(CultureInfo.InvariantCulture, $"p{scope.Length}:{scope}"), "\n", r.Scheme, "://", r.Host.Value, r.PathBase.Value, r.Path.Value, r.QueryString.Value);
+    }
+
     private static Dictionary<string, Column<LoadBalancer>> BuildColumns()
     {
         var c = Columns.Base<LoadBalancer>();
@@ -163,7 +186,7 @@ internal static class LoadBalancers
     /// Fills in the listener and pool ids, tags and additional VIPs of <paramref name="lbs"/> with one UNION ALL
     /// of (kind, owner, value, extra) rows, so a page costs two queries however many children it has.
     /// </summary>
-    private static async Task AttachChildrenAsync(OctaviaDbContext db, List<LoadBalancer> lbs, CancellationToken ct)
+    internal static async Task AttachChildrenAsync(OctaviaDbContext db, List<LoadBalancer> lbs, CancellationToken ct)
     {
         if (lbs.Count == 0)
         {

@@ -77,6 +77,13 @@ public static partial class OptionCatalog
             "Ours, not upstream's: with auth_strategy = noauth, the project used when a request carries no X-Project-Id header. Unset (the default) keeps upstream's behaviour of rejecting such creates.")
         { Ours = true };
 
+        yield return new("api_settings", "response_cache", OptionKind.Bool, "true",
+            "Ours: keep GET load balancer list bodies in memory, valid for one state of the database (SQLite's data_version, which every commit of any process changes). Only on a SQLite file; PostgreSQL, MariaDB and in-memory SQLite are never cached.")
+        { Ours = true };
+        yield return new("api_settings", "response_cache_size", OptionKind.Int, "32",
+            "Ours: MiB of response bodies the response cache keeps, least recently used first; 0 turns the cache off.")
+        { Min = 0, Ours = true };
+
         yield return new("house_keeping", "spare_amphora_pool_size", OptionKind.Int, "0",
             "Number of spare amphorae kept booted and idle; a new load balancer takes one before booting another. (Removed upstream in 9.0.0; kept here because local amphorae are cheap.)")
         { Min = 0, Ours = true };

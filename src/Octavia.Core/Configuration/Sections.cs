@@ -52,6 +52,8 @@ public sealed class ApiSettingsOptions
     [OsloOption("default_listener_alpn_protocols")] public List<string> DefaultListenerAlpnProtocols { get; set; } = [];
     [OsloOption("default_pool_alpn_protocols")] public List<string> DefaultPoolAlpnProtocols { get; set; } = [];
     [OsloOption("noauth_default_project_id")] public string? NoauthDefaultProjectId { get; set; }
+    [OsloOption("response_cache")] public bool ResponseCache { get; set; }
+    [OsloOption("response_cache_size")] public int ResponseCacheSize { get; set; }
 }
 
 /// <summary>[networking]</summary>
