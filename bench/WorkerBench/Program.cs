@@ -52,15 +52,19 @@ try
     await DeleteAsync((await CreateToActiveAsync("owb-warm")).Id);
     var log = Path.Combine(state, "logs", "octavia.log");
     var logMark = new FileInfo(log).Length;
+    var cpu = CpuMark();
     var seq = await SequentialAsync("nospare-seq", sequentialCount);
     results.Add(Summary("no spares, sequential", seq.Latencies));
+    results.Add(CpuSummary(cpu, seq.Latencies.Count));
     results.Add(TaskProfile(log, logMark));
     await DeleteAllAsync(seq.Ids);
     if (concurrentCount > 0)
     {
         logMark = new FileInfo(log).Length;
+        cpu = CpuMark();
         var conc = await ConcurrentAsync("nospare-conc", concurrentCount);
         results.Add(Summary($"no spares, {concurrentCount} at once", conc.Latencies));
+        results.Add(CpuSummary(cpu, conc.Latencies.Count));
         results.Add(TaskProfile(log, logMark));
         await DeleteAllAsync(conc.Ids);
     }
@@ -76,8 +80,10 @@ try
     Stack(spares: pool);
     await WaitForSparesAsync(pool);
     logMark = new FileInfo(log).Length;
+    cpu = CpuMark();
     seq = await SequentialAsync("spare-seq", sequentialCount);
     results.Add(Summary("spares pool, sequential", seq.Latencies));
+    results.Add(CpuSummary(cpu, seq.Latencies.Count));
     results.Add(TaskProfile(log, logMark));
     await DeleteAllAsync(seq.Ids);
     if (concurrentCount > 0)
@@ -85,8 +91,10 @@ try
         Stack(spares: pool);
         await WaitForSparesAsync(pool);
         logMark = new FileInfo(log).Length;
+        cpu = CpuMark();
         var conc = await ConcurrentAsync("spare-conc", concurrentCount);
         results.Add(Summary($"spares pool, {concurrentCount} at once", conc.Latencies));
+        results.Add(CpuSummary(cpu, conc.Latencies.Count));
         results.Add(TaskProfile(log, logMark));
         await DeleteAllAsync(conc.Ids);
     }
@@ -257,6 +265,55 @@ async Task WaitForSparesAsync(int n)
         await Task.Delay(500);
     }
     throw new TimeoutException($"the spares pool did not reach {n} READY amphorae in 5 minutes");
+}
+
+// CPU time (utime + stime, plus what reaped children used: `haproxy -c`, `ip`) of the stack's processes:
+// the server (octavia.pid) and everything else whose command line names the state directory (agents,
+// HAProxy). Load on the machine stretches wall-clock time, hardly CPU time.
+(long Server, long Amphorae, string Load) CpuMark()
+{
+    var serverPid = int.Parse(File.ReadAllText(Path.Combine(state, "octavia.pid")).Trim(), CultureInfo.InvariantCulture);
+    long server = 0, amphorae = 0;
+    foreach (var dir in Directory.EnumerateDirectories("/proc"))
+    {
+        if (!int.TryParse(Path.GetFileName(dir), out var pid))
+        {
+            continue;
+        }
+        try
+        {
+            if (pid != serverPid && !File.ReadAllText(Path.Combine(dir, "cmdline")).Contains(state, StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+            // Fields after the command name "(...)": state is field 3, utime..cstime are fields 14..17.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = Enumerable.Range(11, 4).Sum(i => long.Parse(fields[i], CultureInfo.InvariantCulture));
+            if (pid == serverPid)
+            {
+                server += ticks;
+            }
+            else
+            {
+                amphorae += ticks;
+            }
+        }
+        catch (IOException)
+        {
+            // The process exited meanwhile.
+        }
+    }
+    return (server, amphorae, File.ReadAllText("/proc/loadavg").Trim());
+}
+
+string CpuSummary((long Server, long Amphorae, string Load) start, int n)
+{
+    var end = CpuMark();
+    // USER_HZ is 100 on Linux: one tick is 10 ms.
+    double PerCreate(long ticks) => ticks * 10.0 / n;
+    return string.Create(CultureInfo.InvariantCulture,
+        $"    CPU per create: server {PerCreate(end.Server - start.Server):F0} ms, amphorae (agents, HAProxy, their children) {PerCreate(end.Amphorae - start.Amphorae):F0} ms; load average before {start.Load}, after {end.Load}");
 }
 
 static string Summary(string what, List<double> ms) =>

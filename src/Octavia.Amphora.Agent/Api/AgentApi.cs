@@ -101,6 +101,7 @@ internal static partial class AgentApi
                 return Reply.Message(400, "Invalid request", check.Output);
             }
             File.Move(pending, paths.ConfigPath(lb_id), overwrite: true);
+            haproxy.MarkValidated(lb_id, config);
         }
         finally
         {
@@ -265,6 +266,7 @@ internal static partial class AgentApi
                 Directory.Delete(paths.CertDir(object_id), recursive: true);
             }
             Directory.Delete(paths.HaproxyDir(object_id), recursive: true);
+            haproxy.ForgetValidation(object_id);
         }
         finally
         {
@@ -309,7 +311,7 @@ internal static partial class AgentApi
         return null;
     }
 
-    private static async Task<Reply> UploadCertificate(string lb_id, string filename, HttpRequest request, AgentPaths paths, CancellationToken ct)
+    private static async Task<Reply> UploadCertificate(string lb_id, string filename, HttpRequest request, AgentPaths paths, HaproxyManager haproxy, CancellationToken ct)
     {
         if (CheckCertName(lb_id, filename) is { } bad)
         {
@@ -318,6 +320,8 @@ internal static partial class AgentApi
         var raw = await ReadBodyAsync(request, ct);
         Directory.CreateDirectory(paths.CertDir(lb_id));
         await AgentFiles.WriteAsync(Path.Combine(paths.CertDir(lb_id), filename), raw, AgentFiles.Private, ct);
+        // The configuration refers to it: the next start or reload checks again.
+        haproxy.ForgetValidation(lb_id);
         return Reply.Message(200, "OK", etag: AgentFiles.Md5Hex(raw));
     }
 
@@ -336,13 +340,14 @@ internal static partial class AgentApi
         return Reply.Json(200, new JsonObject { ["md5sum"] = md5 }, md5);
     }
 
-    private static Reply DeleteCertificate(string lb_id, string filename, AgentPaths paths)
+    private static Reply DeleteCertificate(string lb_id, string filename, AgentPaths paths, HaproxyManager haproxy)
     {
         if (CheckCertName(lb_id, filename) is { } bad)
         {
             return bad;
         }
         File.Delete(Path.Combine(paths.CertDir(lb_id), filename));
+        haproxy.ForgetValidation(lb_id);
         return Reply.Message(200, "OK");
     }
 

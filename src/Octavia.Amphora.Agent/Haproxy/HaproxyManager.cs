@@ -1,5 +1,6 @@
 // Licensed under the Apache License, Version 2.0.
 
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -23,6 +24,11 @@ internal sealed partial class HaproxyManager(AgentSettings settings, AgentPaths 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
     private readonly Dictionary<string, Process> _children = [];
     private readonly Dictionary<string, Queue<string>> _recentOutput = [];
+
+    // Per load balancer, the configuration text that last passed `haproxy -c`. A start or reload of that same
+    // text, with the load balancer's certificates untouched since, need not check it again (the upload
+    // checked it a moment ago); any other text, e.g. a file changed outside the upload path, is checked.
+    private readonly ConcurrentDictionary<string, string> _validated = new(StringComparer.Ordinal);
 
     /// <summary>Serialises every operation on HAProxy processes and their files.</summary>
     public SemaphoreSlim Lock { get; } = new(1, 1);
@@ -78,6 +84,45 @@ internal sealed partial class HaproxyManager(AgentSettings settings, AgentPaths 
         return CommandRunner.RunAsync(settings.HaproxyCmd, args, ct);
     }
 
+    /// <summary>Records that <paramref name="config"/>, now the load balancer's file, passed <c>haproxy -c</c>.</summary>
+    public void MarkValidated(string lbId, string config) => _validated[lbId] = config;
+
+    /// <summary>Forgets the last check (certificates changed, or the load balancer is gone).</summary>
+    public void ForgetValidation(string lbId) => _validated.TryRemove(lbId, out _);
+
+    /// <summary>
+    /// Reads the load balancer's file and checks it with <c>haproxy -c</c> unless that exact text passed the
+    /// check before (see <see cref="MarkValidated"/>). Returns the text, or HAProxy's words when it failed.
+    /// </summary>
+    private async Task<(string? Config, CommandResult Check)> ReadCheckedConfigAsync(string lbId, CancellationToken ct)
+    {
+        var configPath = paths.ConfigPath(lbId);
+        string config;
+        try
+        {
+            config = await File.ReadAllTextAsync(configPath, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // HAProxy's own message says which file is missing.
+            return (null, await ValidateAsync(configPath, ct).ConfigureAwait(false));
+        }
+        if (_validated.TryGetValue(lbId, out var known) && string.Equals(known, config, StringComparison.Ordinal))
+        {
+            return (config, new CommandResult(0, ""));
+        }
+        var check = await ValidateAsync(configPath, ct).ConfigureAwait(false);
+        if (check.Ok)
+        {
+            _validated[lbId] = config;
+        }
+        else
+        {
+            _validated.TryRemove(lbId, out _);
+        }
+        return (check.Ok ? config : null, check);
+    }
+
     /// <summary>True when the load balancer's HAProxy master (from its PID file) is alive.</summary>
     public bool IsRunning(string lbId) => MasterPid(lbId) > 0;
 
@@ -108,12 +153,11 @@ internal sealed partial class HaproxyManager(AgentSettings settings, AgentPaths 
             return new ProcessOutcome(true, "already running");
         }
         var configPath = paths.ConfigPath(lbId);
-        var check = await ValidateAsync(configPath, ct).ConfigureAwait(false);
-        if (!check.Ok)
+        var (config, check) = await ReadCheckedConfigAsync(lbId, ct).ConfigureAwait(false);
+        if (config is null)
         {
             return new ProcessOutcome(false, check.Output);
         }
-        var config = await File.ReadAllTextAsync(configPath, ct).ConfigureAwait(false);
         if (CheckDescriptorBudget(config) is { } budget)
         {
             return new ProcessOutcome(false, budget);
@@ -164,7 +208,8 @@ internal sealed partial class HaproxyManager(AgentSettings settings, AgentPaths 
             {
                 return new ProcessOutcome(true, Recent(recent));
             }
-            await Task.Delay(25, ct).ConfigureAwait(false);
+            // The first worker is usually up within tens of milliseconds: poll closely at first.
+            await Task.Delay(deadline.Elapsed < TimeSpan.FromSeconds(1) ? 5 : 25, ct).ConfigureAwait(false);
         }
         return new ProcessOutcome(false, "HAProxy did not become ready within 15 s\n" + Recent(recent));
     }
@@ -178,12 +223,12 @@ internal sealed partial class HaproxyManager(AgentSettings settings, AgentPaths 
             return await StartAsync(lbId, ct).ConfigureAwait(false);
         }
         await SaveStateAsync(lbId, ct).ConfigureAwait(false);
-        var check = await ValidateAsync(paths.ConfigPath(lbId), ct).ConfigureAwait(false);
-        if (!check.Ok)
+        var (config, check) = await ReadCheckedConfigAsync(lbId, ct).ConfigureAwait(false);
+        if (config is null)
         {
             return new ProcessOutcome(false, check.Output);
         }
-        if (CheckDescriptorBudget(await File.ReadAllTextAsync(paths.ConfigPath(lbId), ct).ConfigureAwait(false)) is { } budget)
+        if (CheckDescriptorBudget(config) is { } budget)
         {
             return new ProcessOutcome(false, budget);
         }

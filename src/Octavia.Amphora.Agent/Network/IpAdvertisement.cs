@@ -4,7 +4,6 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
-using System.Text.Json.Nodes;
 
 namespace Octavia.Amphora.Agent.Network;
 
@@ -25,12 +24,12 @@ internal static partial class IpAdvertisement
     /// <summary>Announces every address on the interface that holds it; addresses held by no interface are skipped.</summary>
     public static async Task<int> AnnounceAsync(IEnumerable<IPAddress> addresses, CancellationToken ct)
     {
-        var links = await IpTool.LinksAsync(ct: ct).ConfigureAwait(false);
+        // One "ip -j addr show" names, for each link, its addresses, MAC, index and type.
+        var links = await IpTool.AddressesAsync(ct).ConfigureAwait(false);
         var sent = 0;
         foreach (var address in addresses.Distinct())
         {
-            if (await IpTool.InterfaceByAddressAsync(address, ct).ConfigureAwait(false) is not { } ifname
-                || Link(links, ifname) is not { } link
+            if (IpTool.LinkWithAddress(links, address) is not { } link
                 || (string?)link["address"] is not { } macText
                 || (int?)link["ifindex"] is not { } ifindex
                 || (string?)link["link_type"] != "ether")
@@ -50,9 +49,6 @@ internal static partial class IpAdvertisement
         }
         return sent;
     }
-
-    private static JsonNode? Link(JsonArray links, string ifname) =>
-        links.FirstOrDefault(l => (string?)l?["ifname"] == ifname);
 
     /// <summary>Ethernet broadcast of an ARP request whose sender and target address are both the VIP.</summary>
     internal static byte[] GratuitousArpFrame(ReadOnlySpan<byte> mac, IPAddress address)

@@ -51,26 +51,32 @@ internal static class IpTool
         return null;
     }
 
-    /// <summary>The interface holding this address, or null.</summary>
-    public static async Task<string?> InterfaceByAddressAsync(IPAddress address, CancellationToken ct = default)
+    /// <summary>Every link with its addresses (<c>ip -j addr show</c>), or an empty array.</summary>
+    public static async Task<JsonArray> AddressesAsync(CancellationToken ct = default)
     {
         var result = await CommandRunner.RunAsync("ip", ["-j", "addr", "show"], ct).ConfigureAwait(false);
-        if (!result.Ok || JsonNode.Parse(result.Output) is not JsonArray links)
-        {
-            return null;
-        }
+        return result.Ok && JsonNode.Parse(result.Output) is JsonArray links ? links : [];
+    }
+
+    /// <summary>The link (from <see cref="AddressesAsync"/>) holding this address, or null.</summary>
+    public static JsonNode? LinkWithAddress(JsonArray links, IPAddress address)
+    {
         foreach (var link in links)
         {
             foreach (var info in link?["addr_info"]?.AsArray() ?? [])
             {
                 if (IPAddress.TryParse((string?)info?["local"], out var local) && local.Equals(address))
                 {
-                    return (string?)link?["ifname"];
+                    return link;
                 }
             }
         }
         return null;
     }
+
+    /// <summary>The interface holding this address, or null.</summary>
+    public static async Task<string?> InterfaceByAddressAsync(IPAddress address, CancellationToken ct = default) =>
+        (string?)LinkWithAddress(await AddressesAsync(ct).ConfigureAwait(false), address)?["ifname"];
 
     /// <summary>Runs one <c>ip</c> command.</summary>
     public static Task<CommandResult> RunAsync(IReadOnlyList<string> args, CancellationToken ct = default) => CommandRunner.RunAsync("ip", args, ct);

@@ -4,8 +4,10 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Octavia.Amphora.Agent.Api;
+using Octavia.Amphora.Agent.Os;
 
 namespace Octavia.Amphora.Agent.Network;
 
@@ -15,7 +17,7 @@ namespace Octavia.Amphora.Agent.Network;
 /// its <c>amphora-haproxy</c> namespace; here the whole agent already is the namespace). In loopback mode
 /// (the agent shares the host's namespace) only 127.0.0.0/8 VIPs can be plugged, as /32 on <c>lo</c>.
 /// </summary>
-internal sealed class NetworkPlugger(AgentSettings settings, AgentPaths paths, ILogger<NetworkPlugger> logger) : IDisposable
+internal sealed partial class NetworkPlugger(AgentSettings settings, AgentPaths paths, ILogger<NetworkPlugger> logger) : IDisposable
 {
     private readonly SemaphoreSlim _lock = new(1, 1);
 
@@ -265,21 +267,72 @@ internal sealed class NetworkPlugger(AgentSettings settings, AgentPaths paths, I
         }
     }
 
-    /// <summary>Runs the commands in order; returns the first real failure's output, or null.</summary>
+    /// <summary>
+    /// Runs the commands in order; returns the first real failure's output, or null. Consecutive commands
+    /// with the same address-family option run as one <c>ip [-4|-6] -batch -</c> (one process instead of one
+    /// per command; ip stops at the first failing line and names it); a rule deletion, which fails on the
+    /// first plug as expected, runs on its own.
+    /// </summary>
     private async Task<string?> RunAllAsync(IEnumerable<string[]> commands, CancellationToken ct)
     {
+        var batch = new List<string[]>();
+        string? batchFamily = null;
         foreach (var cmd in commands)
         {
             Log.NetworkCommand(logger, "ip " + string.Join(' ', cmd));
-            var result = await IpTool.RunAsync(cmd, ct).ConfigureAwait(false);
+            var family = cmd.Length > 0 && cmd[0] is "-4" or "-6" ? cmd[0] : null;
             // Deleting a rule that is not there yet is expected on the first plug.
-            if (!result.Ok && !(cmd.Length > 2 && cmd[1] == "rule" && cmd[2] == "del"))
+            var expectFailure = cmd.Length > 2 && cmd[1] == "rule" && cmd[2] == "del";
+            // A batch line is split on blanks (and '#' starts a comment): such arguments go on their own.
+            var alone = expectFailure || cmd.Any(a => a.Length == 0 || a.Any(c => char.IsWhiteSpace(c) || c is '#' or '"' or '\'' or '\\'));
+            if (batch.Count > 0 && (alone || family != batchFamily))
             {
-                return $"ip {string.Join(' ', cmd)}: {result.Output.Trim()}";
+                if (await RunBatchAsync(batchFamily, batch, ct).ConfigureAwait(false) is { } failure)
+                {
+                    return failure;
+                }
+                batch.Clear();
             }
+            if (alone)
+            {
+                var result = await IpTool.RunAsync(cmd, ct).ConfigureAwait(false);
+                if (!result.Ok && !expectFailure)
+                {
+                    return $"ip {string.Join(' ', cmd)}: {result.Output.Trim()}";
+                }
+                continue;
+            }
+            batchFamily = family;
+            batch.Add(family is null ? cmd : cmd[1..]);
         }
-        return null;
+        return batch.Count > 0 ? await RunBatchAsync(batchFamily, batch, ct).ConfigureAwait(false) : null;
     }
+
+    private static async Task<string?> RunBatchAsync(string? family, List<string[]> batch, CancellationToken ct)
+    {
+        string Shown(string[] cmd) => string.Join(' ', family is null ? cmd : [family, .. cmd]);
+        if (batch.Count == 1)
+        {
+            var single = await IpTool.RunAsync(family is null ? batch[0] : [family, .. batch[0]], ct).ConfigureAwait(false);
+            return single.Ok ? null : $"ip {Shown(batch[0])}: {single.Output.Trim()}";
+        }
+        string[] args = family is null ? ["-batch", "-"] : [family, "-batch", "-"];
+        var script = string.Concat(batch.Select(c => string.Join(' ', c) + "\n"));
+        var result = await CommandRunner.RunAsync("ip", args, null, script, ct).ConfigureAwait(false);
+        if (result.Ok)
+        {
+            return null;
+        }
+        var failed = BatchFailure().Match(result.Output);
+        var line = failed.Success ? int.Parse(failed.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        var output = BatchFailure().Replace(result.Output, "").Trim();
+        return line >= 1 && line <= batch.Count
+            ? $"ip {Shown(batch[line - 1])}: {output}"
+            : $"ip {string.Join(' ', args)}: {output}";
+    }
+
+    [GeneratedRegex(@"Command failed -:(\d+)\s*")]
+    private static partial Regex BatchFailure();
 
     private static VipSpec ParseVip(string? address, string? cidr, string? gateway, JsonArray? hostRoutes)
     {

@@ -79,6 +79,11 @@ public sealed partial class AmphoraRestDriver : IAmphoraDriver, IDisposable
     private readonly X509Certificate2Collection _serverCa;
     private readonly ConcurrentDictionary<string, HttpClient> _clients = new(StringComparer.Ordinal);
 
+    // The HAProxy version each amphora reported, keyed by amphora id and valid for the compute instance (and
+    // address) it was read from: an amphora's HAProxy does not change while it lives, so a configuration push
+    // need not ask again (upstream asks GET /info on every push).
+    private readonly ConcurrentDictionary<string, (string? ComputeId, string? LbNetworkIp, Version Version)> _haproxyVersions = new(StringComparer.Ordinal);
+
     /// <summary>Creates the driver; the client certificate and CA are read now, so a bad path fails at startup.</summary>
     public AmphoraRestDriver(
         AmphoraRestDriverOptions options,
@@ -305,7 +310,12 @@ public sealed partial class AmphoraRestDriver : IAmphoraDriver, IDisposable
     public async Task WaitForConnectivityAsync(AmphoraEntity amphora, int maxRetries, TimeSpan retryInterval, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(amphora);
-        await RequestAsync(HttpMethod.Get, amphora, "info", null, cancellationToken, maxRetries, retryInterval);
+        var (_, body, _) = await RequestAsync(HttpMethod.Get, amphora, "info", null, cancellationToken, maxRetries, retryInterval);
+        // The answer names the HAProxy version the first configuration push needs.
+        if (ParseHaproxyVersion(body) is { } version)
+        {
+            _haproxyVersions[amphora.Id] = (amphora.ComputeId, amphora.LbNetworkIp, version);
+        }
     }
 
     /// <inheritdoc />
@@ -317,13 +327,39 @@ public sealed partial class AmphoraRestDriver : IAmphoraDriver, IDisposable
 
     private async Task<Version> HaproxyVersionAsync(AmphoraEntity amphora, CancellationToken ct)
     {
-        var info = JsonNode.Parse(await GetInfoAsync(amphora, ct));
-        var text = info?["haproxy_version"]?.GetValue<string>() ?? "";
-        var parts = text.Split('.');
+        if (_haproxyVersions.TryGetValue(amphora.Id, out var known)
+            && known.ComputeId == amphora.ComputeId && known.LbNetworkIp == amphora.LbNetworkIp)
+        {
+            return known.Version;
+        }
+        var body = await GetInfoAsync(amphora, ct);
+        var version = ParseHaproxyVersion(body) ?? throw new AmphoraAgentException(HttpStatusCode.OK,
+            $"Amphora {amphora.Id} reported no usable haproxy_version: '{HaproxyVersionText(body)}'.");
+        _haproxyVersions[amphora.Id] = (amphora.ComputeId, amphora.LbNetworkIp, version);
+        return version;
+    }
+
+    /// <summary>Major.minor of <c>haproxy_version</c> in a GET /info answer, or null.</summary>
+    internal static Version? ParseHaproxyVersion(string infoBody)
+    {
+        var parts = HaproxyVersionText(infoBody).Split('.');
         return parts.Length >= 2 && int.TryParse(parts[0], out var major) && int.TryParse(parts[1], out var minor)
             ? new Version(major, minor)
-            : throw new AmphoraAgentException(HttpStatusCode.OK, $"Amphora {amphora.Id} reported no usable haproxy_version: '{text}'.");
+            : null;
     }
+
+    private static string HaproxyVersionText(string infoBody)
+    {
+        try
+        {
+            return JsonNode.Parse(infoBody)?["haproxy_version"]?.GetValue<string>() ?? "";
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            return "";
+        }
+    }
+
 
     /// <inheritdoc />
     public async Task UpdateAsync(LoadBalancer loadBalancer, AmphoraEntity amphora, CancellationToken cancellationToken)

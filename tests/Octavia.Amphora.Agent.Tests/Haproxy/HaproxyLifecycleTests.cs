@@ -109,6 +109,58 @@ public sealed class HaproxyLifecycleTests
     }
 
     [Fact]
+    public async Task StartAndReload_OfTheUploadedFile_DoNotCheckItAgain_ButAChangedFileOrCertificateIsChecked()
+    {
+        // haproxy_cmd is a wrapper that records every "haproxy -c" before running the real one.
+        var dir = Directory.CreateTempSubdirectory("oag-hc-").FullName;
+        var checks = Path.Combine(dir, "checks.log");
+        var wrapper = Path.Combine(dir, "haproxy-counting");
+        File.WriteAllText(wrapper, $"#!/bin/sh\ncase \" $* \" in *\" -c \"*) echo check >> {checks};; esac\nexec haproxy \"$@\"\n");
+        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        int Checks() => File.Exists(checks) ? File.ReadAllLines(checks).Length : 0;
+        try
+        {
+            await using var backend = await HttpBackend.StartAsync("member-a");
+            await using var agent = await RunningAgent.StartAsync($"[haproxy_amphora]\nhaproxy_cmd = {wrapper}\n");
+            using var plain = new HttpClient();
+            var lb = Lb.New();
+            var configPath = Path.Combine(agent.BasePath, lb.Id, "haproxy.cfg");
+
+            (await agent.PutTextAsync($"/1.0/loadbalancer/{agent.AmphoraId}/{lb.Id}/haproxy", lb.Config(agent, backend))).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            Checks().ShouldBe(1);
+            var start = await agent.Client.PutAsync($"/1.0/loadbalancer/{lb.Id}/reload", null, Ct);
+            start.StatusCode.ShouldBe(HttpStatusCode.Accepted, await start.Content.ReadAsStringAsync(Ct));
+            ((string?)(await start.BodyAsync())["details"]).ShouldBe($"Configuration file is valid\nhaproxy daemon for {lb.Id} started");
+            (await FetchAsync(plain, lb)).ShouldBe("member-a");
+            (await agent.Client.PutAsync($"/1.0/loadbalancer/{lb.Id}/reload", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            Checks().ShouldBe(1);
+
+            // Changed outside the upload path: checked again, and a broken file is refused with HAProxy's words.
+            File.AppendAllText(configPath, "# edited by hand\n");
+            (await agent.Client.PutAsync($"/1.0/loadbalancer/{lb.Id}/reload", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            Checks().ShouldBe(2);
+            (await agent.Client.PutAsync($"/1.0/loadbalancer/{lb.Id}/reload", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            Checks().ShouldBe(2);
+
+            // A certificate of the load balancer changed: checked again.
+            (await agent.PutTextAsync($"/1.0/loadbalancer/{lb.Id}/certificates/extra.pem", "not used by the configuration\n")).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await agent.Client.PutAsync($"/1.0/loadbalancer/{lb.Id}/reload", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+            Checks().ShouldBe(3);
+
+            File.AppendAllText(configPath, "frobnicate-the-proxy yes\n");
+            var refused = await agent.Client.PutAsync($"/1.0/loadbalancer/{lb.Id}/reload", null, Ct);
+            refused.StatusCode.ShouldBe(HttpStatusCode.InternalServerError);
+            ((string?)(await refused.BodyAsync())["details"])!.ShouldContain("frobnicate-the-proxy");
+            Checks().ShouldBe(4);
+            (await FetchAsync(plain, lb)).ShouldBe("member-a");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task UploadConfig_WithMaxconnBeyondTheOpenFileLimit_Returns400NamingTheLimit()
     {
         await using var backend = await HttpBackend.StartAsync("member-a");

@@ -154,6 +154,80 @@ public sealed class AmphoraRestDriverTests : IAsyncLifetime
             [$"/1.0/loadbalancer/{_amphora.Id}/{lb.Id}/haproxy", $"/1.0/loadbalancer/{lb.Id}/reload"]);
     }
 
+    private LoadBalancer HttpLoadBalancer()
+    {
+        var lb = new LoadBalancer { Id = Guid.NewGuid().ToString(), ProjectId = "p1", Topology = Topologies.Single, Vip = new Vip { IpAddress = "127.0.0.1" } };
+        lb.Amphorae.Add(_amphora);
+        var pool = new Pool { Id = Guid.NewGuid().ToString(), Protocol = Protocols.Http, LbAlgorithm = LbAlgorithms.RoundRobin };
+        pool.Members.Add(new Member { Id = Guid.NewGuid().ToString(), IpAddress = "127.0.0.1", ProtocolPort = 8081, Weight = 1 });
+        lb.Listeners.Add(new Listener { Id = Guid.NewGuid().ToString(), Protocol = Protocols.Http, ProtocolPort = 8080, DefaultPool = pool });
+        return lb;
+    }
+
+    private int InfoCalls() => _agent.Calls.Count(c => c.Method == "GET" && c.Path == "/1.0/info");
+
+    [Fact]
+    public async Task UpdateAsync_SameAmphora_AsksTheHaproxyVersionOnceAndRendersAlike()
+    {
+        _amphora.ComputeId = "compute-1";
+        var lb = HttpLoadBalancer();
+        using var driver = Driver(_agent);
+
+        await driver.UpdateAsync(lb, _amphora, Ct);
+        var first = _agent.Files[$"{lb.Id}/haproxy.cfg"];
+        await driver.UpdateAsync(lb, _amphora, Ct);
+
+        InfoCalls().ShouldBe(1);
+        _agent.Files[$"{lb.Id}/haproxy.cfg"].ShouldBe(first);
+    }
+
+    [Fact]
+    public async Task UpdateAsync_AfterConnectivityWait_UsesTheVersionItsInfoAnswerCarried()
+    {
+        _amphora.ComputeId = "compute-1";
+        var lb = HttpLoadBalancer();
+        using var fresh = Driver(_agent);
+        await fresh.UpdateAsync(lb, _amphora, Ct);
+        var asked = _agent.Files[$"{lb.Id}/haproxy.cfg"];
+        _agent.Calls.Clear();
+        using var driver = Driver(_agent);
+
+        await driver.WaitForConnectivityAsync(_amphora, 3, TimeSpan.FromMilliseconds(20), Ct);
+        await driver.UpdateAsync(lb, _amphora, Ct);
+
+        InfoCalls().ShouldBe(1);
+        _agent.Files[$"{lb.Id}/haproxy.cfg"].ShouldBe(asked);
+    }
+
+    [Fact]
+    public async Task UpdateAsync_AmphoraOnAnotherComputeInstance_AsksTheVersionAgain()
+    {
+        _amphora.ComputeId = "compute-1";
+        var lb = HttpLoadBalancer();
+        using var driver = Driver(_agent);
+        await driver.UpdateAsync(lb, _amphora, Ct);
+        var for26 = _agent.Files[$"{lb.Id}/haproxy.cfg"];
+
+        _amphora.ComputeId = "compute-2";
+        _agent.HaproxyVersion = "1.5.18-1";
+        await driver.UpdateAsync(lb, _amphora, Ct);
+
+        InfoCalls().ShouldBe(2);
+        using var fresh = Driver(_agent);
+        await fresh.UpdateAsync(lb, _amphora, Ct);
+        var for15 = _agent.Files[$"{lb.Id}/haproxy.cfg"];
+        for15.ShouldNotBe(for26);
+    }
+
+    [Theory]
+    [InlineData("{\"haproxy_version\":\"2.6.12-1+deb12u4\"}", "2.6")]
+    [InlineData("{\"haproxy_version\":\"1.8.19-1\"}", "1.8")]
+    [InlineData("{\"haproxy_version\":\"unknown\"}", null)]
+    [InlineData("{}", null)]
+    [InlineData("not json", null)]
+    public void ParseHaproxyVersion_ReadsMajorMinor(string body, string? expected) =>
+        AmphoraRestDriver.ParseHaproxyVersion(body)?.ToString().ShouldBe(expected);
+
     [Fact]
     public async Task Request_AgentCertificateForAnotherAmphora_IsRefusedWithoutRetrying()
     {

@@ -28,7 +28,15 @@ public static class HostProcesses
     /// Starts <paramref name="command"/> in a new session (setsid), stdin from /dev/null and output
     /// appended to <paramref name="logFile"/>, so it outlives this process; returns its identity.
     /// </summary>
-    public static async Task<ProcessIdentity> StartDetachedAsync(IReadOnlyList<string> command, string workingDirectory, string logFile, CancellationToken cancellationToken)
+    public static async Task<ProcessIdentity> StartDetachedAsync(IReadOnlyList<string> command, string workingDirectory, string logFile, CancellationToken cancellationToken) =>
+        await StartDetachedAsync(command, workingDirectory, logFile, null, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// As above, with <paramref name="environment"/> added to the inherited environment (a variable already
+    /// set in this process's environment keeps its value).
+    /// </summary>
+    public static async Task<ProcessIdentity> StartDetachedAsync(IReadOnlyList<string> command, string workingDirectory, string logFile,
+        IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(command);
         // The shell backgrounds setsid, which (not being a group leader) calls setsid() and execs the
@@ -41,6 +49,10 @@ public static class HostProcesses
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment.TryAdd(name, value);
+        }
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add("log=\"$1\"; shift; setsid \"$@\" </dev/null >>\"$log\" 2>&1 & echo $!");
         psi.ArgumentList.Add("sh");

@@ -45,6 +45,9 @@ internal sealed class FakeAgent : IAsyncDisposable
     /// <summary>When set, every request gets this status with a JSON error.</summary>
     public int? FailWith;
 
+    /// <summary>What GET /1.0/info reports as <c>haproxy_version</c>.</summary>
+    public string HaproxyVersion { get; set; } = "2.6.12-1";
+
     public static async Task<FakeAgent> StartAsync(X509Certificate2 serverCert, X509Certificate2 clientCa, string certRoot)
     {
         var port = Octavia.Tests.Shared.TestEnvironment.FreeTcpPort();
@@ -94,7 +97,7 @@ internal sealed class FakeAgent : IAsyncDisposable
         switch (ctx.Request.Method, parts)
         {
             case ("GET", ["1.0", "info"]):
-                await JsonAsync(ctx, 200, "{\"hostname\":\"amp\",\"haproxy_version\":\"2.6.12-1\",\"api_version\":\"1.0\"}");
+                await JsonAsync(ctx, 200, "{\"hostname\":\"amp\",\"haproxy_version\":\"" + HaproxyVersion + "\",\"api_version\":\"1.0\"}");
                 break;
             case ("GET", ["1.0", "loadbalancer", var lb, "certificates", var name]):
                 if (Files.TryGetValue($"{lb}/{name}", out var pem))
