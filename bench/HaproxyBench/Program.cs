@@ -146,8 +146,6 @@ var targets = new (string Name, int Port, Process? Haproxy)[]
 var cpuPerRequest = targets.ToDictionary(t => t.Name, _ => new List<double>());
 var selfCpuPerRequest = targets.ToDictionary(t => t.Name, _ => new List<double>());
 var wrkCpuPerRequest = targets.ToDictionary(t => t.Name, _ => new List<double>());
-// Part of this process: the agent receiver's reading threads (they store the lines too).
-var receiverCpuPerRequest = targets.ToDictionary(t => t.Name, _ => new List<double>());
 for (var r = 0; r < rounds; r++)
 {
     // Rotate the order each round so a neighbour's load burst does not always hit the same target.
@@ -156,10 +154,8 @@ for (var r = 0; r < rounds; r++)
         var (name, port, haproxy) = targets[(k + r) % targets.Length];
         var cpuBefore = haproxy is null ? 0 : TreeCpuSeconds(haproxy.Id);
         var (selfBefore, childrenBefore) = SelfCpuSeconds();
-        var receiverBefore = ReceiverCpuSeconds();
         var (rate, requests) = await Measure(port, seconds, useWrk);
         var (selfAfter, childrenAfter) = SelfCpuSeconds();
-        var receiverAfter = ReceiverCpuSeconds();
         results[name].Add(rate);
         renderedRequests += name == "rendered" ? requests : 0;
         if (haproxy is not null && requests > 0)
@@ -170,7 +166,6 @@ for (var r = 0; r < rounds; r++)
         {
             selfCpuPerRequest[name].Add((selfAfter - selfBefore) * 1e6 / requests);
             wrkCpuPerRequest[name].Add((childrenAfter - childrenBefore) * 1e6 / requests);
-            receiverCpuPerRequest[name].Add((receiverAfter - receiverBefore) * 1e6 / requests);
         }
     }
 }
@@ -192,7 +187,7 @@ foreach (var (name, _, haproxy) in targets)
     var h = haproxy is null ? 0 : Median(cpuPerRequest[name]);
     var self = Median(selfCpuPerRequest[name]);
     var wrk = useWrk ? Median(wrkCpuPerRequest[name]) : 0;
-    Console.WriteLine(FormattableString.Invariant($"{name,-28} {h,6:F1} + {self,6:F1} + {wrk,6:F1} = {h + self + wrk,6:F1}   (this process, runs: {string.Join(" ", selfCpuPerRequest[name].Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))}; of it the receiver's threads {Median(receiverCpuPerRequest[name]):F2})"));
+    Console.WriteLine(FormattableString.Invariant($"{name,-28} {h,6:F1} + {self,6:F1} + {wrk,6:F1} = {h + self + wrk,6:F1}   (this process, runs: {string.Join(" ", selfCpuPerRequest[name].Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))})"));
 }
 // HAProxy's ring forwards in batches: wait until every request's line has reached the receiver (or 10 s pass).
 for (var wait = Stopwatch.StartNew(); receiver.Received < renderedRequests && wait.Elapsed < TimeSpan.FromSeconds(10);)
@@ -260,28 +255,6 @@ static Process StartHaproxy(string path, string config)
     p.BeginOutputReadLine();
     p.BeginErrorReadLine();
     return p;
-}
-
-// utime+stime of the agent receiver's reading threads in this process, in seconds.
-static double ReceiverCpuSeconds()
-{
-    var ticks = 0L;
-    foreach (var task in Directory.GetDirectories("/proc/self/task"))
-    {
-        try
-        {
-            if (File.ReadAllText(Path.Combine(task, "comm")).TrimEnd() == AmphoraLogReceiver.ReaderThreadName)
-            {
-                var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                ticks += long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture);
-            }
-        }
-        catch (IOException)
-        {
-        }
-    }
-    return ticks / 100.0;
 }
 
 // utime+stime of this process, and of its reaped children (wrk), in seconds.

@@ -37,9 +37,6 @@ internal sealed class AmphoraLogReceiver : BackgroundService
     /// <summary>The wait after a small read: how long lines may wait in HAProxy's ring and socket.</summary>
     internal static readonly TimeSpan BatchDelay = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>The name of the reading threads (<c>top -H</c> shows it; HaproxyBench measures their CPU by it).</summary>
-    internal const string ReaderThreadName = "octavia-logrecv";
-
     private readonly LogSettings _settings;
     private readonly ILogger<AmphoraLogReceiver> _logger;
     private readonly string _trafficName;
@@ -150,20 +147,7 @@ internal sealed class AmphoraLogReceiver : BackgroundService
             {
                 var connection = await listener.AcceptAsync(ct).ConfigureAwait(false);
                 // Blocking reads on a thread of its own: no event-loop round trip per read (see the remarks).
-                var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _readers[connection] = done.Task;
-                new Thread(() =>
-                {
-                    try
-                    {
-                        Read(connection, traffic);
-                    }
-                    finally
-                    {
-                        done.SetResult();
-                    }
-                })
-                { Name = ReaderThreadName, IsBackground = true }.Start();
+                _readers[connection] = Task.Factory.StartNew(() => Read(connection, traffic), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             }
         }
         catch (OperationCanceledException)
@@ -206,11 +190,6 @@ internal sealed class AmphoraLogReceiver : BackgroundService
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
             // HAProxy reconnects (a reload starts new workers), or the agent is stopping; nothing to do.
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // Not expected; a thread of its own must not take the agent down with it. HAProxy reconnects.
-            Log.LogReceiverFailed(_logger, traffic ? TrafficTarget : AdminTarget, ex.Message);
         }
         finally
         {
