@@ -2,6 +2,7 @@
 
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -18,7 +19,7 @@ internal sealed class LogForwarder
     private readonly IReadOnlyList<IPEndPoint> _targets;
     private readonly LogSettings _settings;
     private readonly ILogger _logger;
-    private readonly Channel<byte[]> _queue;
+    private readonly Channel<string> _queue;
     private long _dropped;
 
     public LogForwarder(IReadOnlyList<IPEndPoint> targets, LogSettings settings, ILogger logger)
@@ -26,7 +27,7 @@ internal sealed class LogForwarder
         _targets = targets;
         _settings = settings;
         _logger = logger;
-        _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(settings.QueueSize)
+        _queue = Channel.CreateBounded<string>(new BoundedChannelOptions(settings.QueueSize)
         {
             FullMode = BoundedChannelFullMode.DropOldest,
             SingleReader = true,
@@ -36,16 +37,7 @@ internal sealed class LogForwarder
     /// <summary>Lines dropped because the queue was full or no target took them.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>Queues <paramref name="header"/> + <paramref name="line"/> (without its newline) as one message.</summary>
-    public void Enqueue(ReadOnlySpan<byte> header, ReadOnlySpan<byte> line)
-    {
-        // One array per message, with the newline TCP framing needs; UDP sends it without.
-        var message = new byte[header.Length + line.Length + 1];
-        header.CopyTo(message);
-        line.CopyTo(message.AsSpan(header.Length));
-        message[^1] = (byte)'\n';
-        _queue.Writer.TryWrite(message);
-    }
+    public void Enqueue(string line) => _queue.Writer.TryWrite(line);
 
     public Task RunAsync(CancellationToken ct) => _settings.Tcp ? RunTcpAsync(ct) : RunUdpAsync(ct);
 
@@ -53,11 +45,11 @@ internal sealed class LogForwarder
     {
         var target = _targets[0];
         using var socket = new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        await foreach (var message in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+        await foreach (var line in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
         {
             try
             {
-                await socket.SendToAsync(message.AsMemory(0, message.Length - 1), target, ct).ConfigureAwait(false);
+                await socket.SendToAsync(Encoding.UTF8.GetBytes(line), target, ct).ConfigureAwait(false);
             }
             catch (SocketException)
             {
@@ -71,8 +63,9 @@ internal sealed class LogForwarder
         Socket? connection = null;
         try
         {
-            await foreach (var bytes in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            await foreach (var line in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
             {
+                var bytes = Encoding.UTF8.GetBytes(line + "\n");
                 for (var attempt = 0; ; attempt++)
                 {
                     connection ??= await ConnectAsync(ct).ConfigureAwait(false);

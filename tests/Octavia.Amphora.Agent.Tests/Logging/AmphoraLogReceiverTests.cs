@@ -11,7 +11,7 @@ using Octavia.Amphora.Agent.Logging;
 namespace Octavia.Amphora.Agent.Tests.Logging;
 
 /// <summary>
-/// The receiver's byte path, fed the way HAProxy's ring forwarder feeds it (stream connections to its abstract
+/// The receiver fed the way HAProxy's ring forwarder feeds it (stream connections to its abstract
 /// socket, lines cut anywhere): every non-empty line is stored once, whole and unchanged, whatever the cuts.
 /// </summary>
 public sealed class AmphoraLogReceiverTests : IDisposable
@@ -90,7 +90,7 @@ public sealed class AmphoraLogReceiverTests : IDisposable
         var forwarded = ReceiveAsync(tenant, traffic.Count, timeout.Token);
         var forwardedAdmin = ReceiveAsync(admin, adminLines.Length, timeout.Token);
 
-        // Empty lines in the stream take the line-by-line path; the stored file must not show which path ran.
+        // Empty lines in the stream (skipped) and forwarders: the stored file must be the same as without them.
         await SendAsync(receiver.TrafficTarget, traffic, seed: 8, emptyLines: true);
         await SendAsync(receiver.AdminTarget, adminLines, seed: 9);
         await WaitForAsync(receiver, traffic.Count + adminLines.Length);
