@@ -125,6 +125,13 @@ await WaitPort(datagramPort);
 await WaitPort(renderedPort);
 await WaitPort(handPort);
 
+// For profiling by hand (strace, perf): HAPROXYBENCH_HOLD=<seconds> keeps everything up that long before measuring.
+if (int.TryParse(Environment.GetEnvironmentVariable("HAPROXYBENCH_HOLD"), CultureInfo.InvariantCulture, out var hold))
+{
+    Console.WriteLine($"holding {hold}s: dir {dir}, bench pid {Environment.ProcessId}, ports direct {backendPorts[0]} hand-written {handPort} ({handProc.Id}) rendered {renderedPort} ({renderedProc.Id}) no-log {noLogPort} ({noLogProc.Id}) datagram {datagramPort} ({datagramProc.Id})");
+    await Task.Delay(TimeSpan.FromSeconds(hold));
+}
+
 var results = new Dictionary<string, List<double>> { ["direct"] = [], ["hand-written"] = [], ["rendered"] = [], ["rendered, no connection log"] = [], ["rendered, log per datagram"] = [] };
 var renderedRequests = 0L;
 var useWrk = File.Exists("/usr/bin/wrk");
@@ -133,8 +140,12 @@ var targets = new (string Name, int Port, Process? Haproxy)[]
     ("direct", backendPorts[0], null), ("hand-written", handPort, handProc), ("rendered", renderedPort, renderedProc), ("rendered, no connection log", noLogPort, noLogProc),
     ("rendered, log per datagram", datagramPort, datagramProc),
 };
-// CPU time HAProxy spends per request is robust against neighbours stealing the CPU, unlike req/s.
+// CPU time HAProxy spends per request is robust against neighbours stealing the CPU, unlike req/s. So is the
+// CPU of this process (the three Kestrel members and the agent's log receiver) and of wrk (reaped children's
+// CPU of this process); req/s on a shared box follows the sum of the three.
 var cpuPerRequest = targets.ToDictionary(t => t.Name, _ => new List<double>());
+var selfCpuPerRequest = targets.ToDictionary(t => t.Name, _ => new List<double>());
+var wrkCpuPerRequest = targets.ToDictionary(t => t.Name, _ => new List<double>());
 for (var r = 0; r < rounds; r++)
 {
     // Rotate the order each round so a neighbour's load burst does not always hit the same target.
@@ -142,12 +153,19 @@ for (var r = 0; r < rounds; r++)
     {
         var (name, port, haproxy) = targets[(k + r) % targets.Length];
         var cpuBefore = haproxy is null ? 0 : TreeCpuSeconds(haproxy.Id);
+        var (selfBefore, childrenBefore) = SelfCpuSeconds();
         var (rate, requests) = await Measure(port, seconds, useWrk);
+        var (selfAfter, childrenAfter) = SelfCpuSeconds();
         results[name].Add(rate);
         renderedRequests += name == "rendered" ? requests : 0;
         if (haproxy is not null && requests > 0)
         {
             cpuPerRequest[name].Add((TreeCpuSeconds(haproxy.Id) - cpuBefore) * 1e6 / requests);
+        }
+        if (requests > 0)
+        {
+            selfCpuPerRequest[name].Add((selfAfter - selfBefore) * 1e6 / requests);
+            wrkCpuPerRequest[name].Add((childrenAfter - childrenBefore) * 1e6 / requests);
         }
     }
 }
@@ -163,6 +181,14 @@ foreach (var (name, xs) in cpuPerRequest.Where(kv => kv.Value.Count > 0))
 {
     Console.WriteLine(FormattableString.Invariant($"{name,-28} HAProxy CPU {Median(xs),6:F1} us/request   runs: {string.Join(" ", xs.Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))}"));
 }
+Console.WriteLine("CPU per request (median of runs), us: HAProxy + members and agent receiver (this process) + wrk = total");
+foreach (var (name, _, haproxy) in targets)
+{
+    var h = haproxy is null ? 0 : Median(cpuPerRequest[name]);
+    var self = Median(selfCpuPerRequest[name]);
+    var wrk = useWrk ? Median(wrkCpuPerRequest[name]) : 0;
+    Console.WriteLine(FormattableString.Invariant($"{name,-28} {h,6:F1} + {self,6:F1} + {wrk,6:F1} = {h + self + wrk,6:F1}   (this process, runs: {string.Join(" ", selfCpuPerRequest[name].Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))})"));
+}
 // HAProxy's ring forwards in batches: wait until every request's line has reached the receiver (or 10 s pass).
 for (var wait = Stopwatch.StartNew(); receiver.Received < renderedRequests && wait.Elapsed < TimeSpan.FromSeconds(10);)
 {
@@ -170,6 +196,32 @@ for (var wait = Stopwatch.StartNew(); receiver.Received < renderedRequests && wa
 }
 Console.WriteLine(FormattableString.Invariant($"log lines the agent's receiver got: {receiver.Received} for {renderedRequests} requests through \"rendered\" (traffic.log: {new FileInfo(receiver.TrafficLogPath).Length / 1024} KiB)"));
 Console.WriteLine(FormattableString.Invariant($"hand-written / rendered CPU per request = {Median(cpuPerRequest["hand-written"]) / Median(cpuPerRequest["rendered"]):F2} with connection logging, {Median(cpuPerRequest["hand-written"]) / Median(cpuPerRequest["rendered, no connection log"]):F2} without (throughput-equivalent)"));
+
+// The receiver alone: one stream connection (as HAProxy's ring forwarder opens) writes a real traffic line
+// many times in large chunks; the CPU this process spends until the receiver has counted them all is its cost.
+var sample = File.ReadLines(receiver.TrafficLogPath).Last(l => l.Contains(lb.Id, StringComparison.Ordinal));
+const int ReceiverLines = 400_000;
+using (var feed = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+{
+    feed.Connect(new UnixDomainSocketEndPoint("\0" + receiver.TrafficTarget["abns@".Length..].PadRight(107, '\0')));
+    var line = System.Text.Encoding.UTF8.GetBytes(sample + "\n");
+    var chunk = Enumerable.Repeat(line, 16384 / line.Length).SelectMany(b => b).ToArray();
+    var perChunk = chunk.Length / line.Length;
+    var start = receiver.Received;
+    var (before, _) = SelfCpuSeconds();
+    var clock = Stopwatch.StartNew();
+    for (var sent = 0; sent < ReceiverLines; sent += perChunk)
+    {
+        feed.Send(chunk);
+    }
+    var expected = start + ((ReceiverLines + perChunk - 1) / perChunk * perChunk);
+    while (receiver.Received < expected && clock.Elapsed < TimeSpan.FromSeconds(60))
+    {
+        await Task.Delay(5);
+    }
+    var (after, _) = SelfCpuSeconds();
+    Console.WriteLine(FormattableString.Invariant($"agent receiver alone: {receiver.Received - start} lines of {line.Length} bytes in {clock.Elapsed.TotalMilliseconds:F0} ms, CPU {(after - before) * 1e6 / (receiver.Received - start):F2} us/line"));
+}
 
 renderedProc.Kill(entireProcessTree: true);
 handProc.Kill(entireProcessTree: true);
@@ -203,6 +255,15 @@ static Process StartHaproxy(string path, string config)
     p.BeginOutputReadLine();
     p.BeginErrorReadLine();
     return p;
+}
+
+// utime+stime of this process, and of its reaped children (wrk), in seconds.
+static (double Self, double Children) SelfCpuSeconds()
+{
+    var stat = File.ReadAllText("/proc/self/stat");
+    var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    double At(int i) => long.Parse(f[i], CultureInfo.InvariantCulture) / 100.0;
+    return (At(11) + At(12), At(13) + At(14));
 }
 
 static async Task WaitPort(int port)
