@@ -51,7 +51,7 @@ public sealed class QueuedCastTests
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         var run = next.RunAsync(stop.Token);
         var waited = Stopwatch.StartNew();
-        while ((await bed.PendingAsync()).Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(30))
+        while (!await SettledAsync(bed) && waited.Elapsed < TimeSpan.FromSeconds(30))
         {
             await Task.Delay(100, Ct);
         }
@@ -94,7 +94,7 @@ public sealed class QueuedCastTests
             await bus.CastAsync(Create(id), Ct);
         }
         var waited = Stopwatch.StartNew();
-        while ((await bed.PendingAsync()).Count > 0 && waited.Elapsed < TimeSpan.FromSeconds(60))
+        while (!await SettledAsync(bed) && waited.Elapsed < TimeSpan.FromSeconds(60))
         {
             await Task.Delay(100, Ct);
         }
@@ -144,6 +144,18 @@ public sealed class QueuedCastTests
         await consume;
         await using var db = bed.Db();
         (await db.FlowJobs.AnyAsync(j => j.Id == dropped.MessageId, Ct)).ShouldBeFalse();
+    }
+
+    // Nothing PENDING and every flow job finished: a flow marks its load balancer ACTIVE in its last task and
+    // records its own success just after, so stopping the worker between the two would abandon the job.
+    private static async Task<bool> SettledAsync(WorkerTestBed bed)
+    {
+        if ((await bed.PendingAsync()).Count > 0)
+        {
+            return false;
+        }
+        await using var db = bed.Db();
+        return await db.FlowJobs.AllAsync(j => j.State == FlowJobStates.Success || j.State == FlowJobStates.Reverted, Ct);
     }
 
     private static async Task WriteAsync(WorkerTestBed bed, InProcessWorkerBus bus, WorkerCast cast, bool commit)
