@@ -316,8 +316,9 @@ string CpuSummary((long Server, long Amphorae, string Load) start, int n)
         $"    CPU per create: server {PerCreate(end.Server - start.Server):F0} ms, amphorae (agents, HAProxy, their children) {PerCreate(end.Amphorae - start.Amphorae):F0} ms; load average before {start.Load}, after {end.Load}");
 }
 
-static string Summary(string what, List<double> ms) =>
-    string.Create(CultureInfo.InvariantCulture, $"{what} (n={ms.Count}): p50 {P(ms, 50):F0} ms, p95 {P(ms, 95):F0} ms, min {ms.Min():F0} ms, max {ms.Max():F0} ms");
+static string Summary(string what, List<double> ms) => ms.Count == 0
+    ? $"{what}: not run"
+    : string.Create(CultureInfo.InvariantCulture, $"{what} (n={ms.Count}): p50 {P(ms, 50):F0} ms, p95 {P(ms, 95):F0} ms, min {ms.Min():F0} ms, max {ms.Max():F0} ms");
 
 // Median time per task of the create_load_balancer flows logged since `from` (the engine logs each
 // task's duration at debug level).
