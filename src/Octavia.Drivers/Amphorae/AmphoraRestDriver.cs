@@ -360,7 +360,6 @@ public sealed partial class AmphoraRestDriver : IAmphoraDriver, IDisposable
         }
     }
 
-
     /// <inheritdoc />
     public async Task UpdateAsync(LoadBalancer loadBalancer, AmphoraEntity amphora, CancellationToken cancellationToken)
     {
