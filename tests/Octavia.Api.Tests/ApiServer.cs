@@ -114,6 +114,26 @@ public sealed class ApiServer : IAsyncDisposable
     public Task<(int Status, JsonNode? Body)> DeleteAsync(string path, string? project = "p1", string? roles = null, bool admin = true) =>
         SendAsync(HttpMethod.Delete, path, null, project, roles, admin);
 
+    /// <summary>Creates a load balancer on the noop VIP subnet, waits until it is ACTIVE and returns its id.</summary>
+    public async Task<string> CreateLoadBalancerAsync(string name, string description, string[] tags, string project = "p1", bool enabled = true)
+    {
+        var (status, body) = await PostAsync("/v2/lbaas/loadbalancers", new JsonObject
+        {
+            ["loadbalancer"] = new JsonObject
+            {
+                ["name"] = name,
+                ["description"] = description,
+                ["admin_state_up"] = enabled,
+                ["vip_subnet_id"] = "3a1c2b47-8c3b-4f0b-9a07-0d7e4b2b8f11",
+                ["tags"] = new JsonArray([.. tags.Select(t => (JsonNode)t)]),
+            },
+        }, project);
+        status.ShouldBe(201, body?.ToJsonString());
+        var id = (string)body!["loadbalancer"]!["id"]!;
+        await WaitActiveAsync($"/v2/lbaas/loadbalancers/{id}", "loadbalancer");
+        return id;
+    }
+
     /// <summary>Polls until the object's provisioning_status is ACTIVE (or the object is gone when <paramref name="gone"/>).</summary>
     public async Task<JsonNode?> WaitActiveAsync(string path, string root, bool gone = false)
     {

@@ -20,25 +20,6 @@ public class ListQueryTests : IAsyncLifetime
         GC.SuppressFinalize(this);
     }
 
-    private async Task<string> CreateAsync(string name, string description, string[] tags, string project = "p1", bool enabled = true)
-    {
-        var (status, body) = await Api.PostAsync("/v2/lbaas/loadbalancers", new JsonObject
-        {
-            ["loadbalancer"] = new JsonObject
-            {
-                ["name"] = name,
-                ["description"] = description,
-                ["admin_state_up"] = enabled,
-                ["vip_subnet_id"] = "3a1c2b47-8c3b-4f0b-9a07-0d7e4b2b8f11",
-                ["tags"] = new JsonArray([.. tags.Select(t => (JsonNode)t)]),
-            },
-        }, project);
-        status.ShouldBe(201, body?.ToJsonString());
-        var id = (string)body!["loadbalancer"]!["id"]!;
-        await Api.WaitActiveAsync($"/v2/lbaas/loadbalancers/{id}", "loadbalancer");
-        return id;
-    }
-
     private async Task<List<JsonObject>> ListAsync(string query, string project = "p1", string? roles = null, bool admin = true)
     {
         var (status, body) = await Api.GetAsync("/v2/lbaas/loadbalancers" + query, project, roles, admin);
@@ -54,7 +35,7 @@ public class ListQueryTests : IAsyncLifetime
         string[] names = ["b", "a", "c", "a", "b", "c", "a"];
         for (var i = 0; i < names.Length; i++)
         {
-            await CreateAsync(names[i], $"d{i % 3}", []);
+            await Api.CreateLoadBalancerAsync(names[i], $"d{i % 3}", []);
         }
         var all = await ListAsync("?sort=name:asc,description:desc&fields=id&fields=name&fields=description&fields=created_at");
         all.Count.ShouldBe(7);
@@ -105,7 +86,7 @@ public class ListQueryTests : IAsyncLifetime
     [Fact]
     public async Task Fields_And_ListItems_MatchShowExactly()
     {
-        var id = await CreateAsync("full", "desc", ["z", "a"]);
+        var id = await Api.CreateLoadBalancerAsync("full", "desc", ["z", "a"]);
         var (ls, listener) = await Api.PostAsync("/v2/lbaas/listeners", new JsonObject
         {
             ["listener"] = new JsonObject { ["loadbalancer_id"] = id, ["protocol"] = "HTTP", ["protocol_port"] = 80, ["tags"] = new JsonArray("t") },
@@ -131,10 +112,10 @@ public class ListQueryTests : IAsyncLifetime
     [Fact]
     public async Task TagFilters_AllAnyNotAllNotAny()
     {
-        var onlyA = await CreateAsync("1", "", ["a"]);
-        var both = await CreateAsync("2", "", ["a", "b"]);
-        var onlyB = await CreateAsync("3", "", ["b"]);
-        var none = await CreateAsync("4", "", []);
+        var onlyA = await Api.CreateLoadBalancerAsync("1", "", ["a"]);
+        var both = await Api.CreateLoadBalancerAsync("2", "", ["a", "b"]);
+        var onlyB = await Api.CreateLoadBalancerAsync("3", "", ["b"]);
+        var none = await Api.CreateLoadBalancerAsync("4", "", []);
         (await ListAsync("?tags=a,b")).Select(o => (string)o["id"]!).ShouldBe([both]);
         (await ListAsync("?tags=a&tags=b")).Select(o => (string)o["id"]!).ShouldBe([both]);
         (await ListAsync("?tags=a")).Select(o => (string)o["id"]!).ShouldBe([onlyA, both], ignoreOrder: true);
@@ -148,8 +129,8 @@ public class ListQueryTests : IAsyncLifetime
     [Fact]
     public async Task AttributeFilters_TypedValues()
     {
-        var up = await CreateAsync("same", "x", []);
-        var down = await CreateAsync("same", "y", [], enabled: false);
+        var up = await Api.CreateLoadBalancerAsync("same", "x", []);
+        var down = await Api.CreateLoadBalancerAsync("same", "y", [], enabled: false);
         (await ListAsync("?admin_state_up=false")).Select(o => (string)o["id"]!).ShouldBe([down]);
         (await ListAsync("?admin_state_up=True")).Select(o => (string)o["id"]!).ShouldBe([up]);
         (await ListAsync("?admin_state_up=maybe")).ShouldBeEmpty();
@@ -228,8 +209,8 @@ public class ListQueryTests : IAsyncLifetime
     [Fact]
     public async Task ProjectScope_MembersSeeTheirOwnProjectOnly()
     {
-        var mine = await CreateAsync("m", "", [], project: "pa");
-        var theirs = await CreateAsync("t", "", [], project: "pb");
+        var mine = await Api.CreateLoadBalancerAsync("m", "", [], project: "pa");
+        var theirs = await Api.CreateLoadBalancerAsync("t", "", [], project: "pb");
         Ids(await ListAsync("", "pa", "load-balancer_member", admin: false)).ShouldBe([mine]);
         Ids(await ListAsync("?project_id=pa", "pa", "load-balancer_member", admin: false)).ShouldBe([mine]);
         (await Api.GetAsync("/v2/lbaas/loadbalancers?project_id=pb", "pa", "load-balancer_member", admin: false)).Status.ShouldBe(403);

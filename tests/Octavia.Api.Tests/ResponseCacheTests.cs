@@ -51,25 +51,6 @@ public sealed class ResponseCacheTests : IAsyncLifetime
         return ((int)resp.StatusCode, await resp.Content.ReadAsStringAsync());
     }
 
-    private async Task<string> CreateAsync(string name, string description, string[] tags, string project, bool enabled = true)
-    {
-        var (status, body) = await _cached.PostAsync("/v2/lbaas/loadbalancers", new JsonObject
-        {
-            ["loadbalancer"] = new JsonObject
-            {
-                ["name"] = name,
-                ["description"] = description,
-                ["admin_state_up"] = enabled,
-                ["vip_subnet_id"] = "3a1c2b47-8c3b-4f0b-9a07-0d7e4b2b8f11",
-                ["tags"] = new JsonArray([.. tags.Select(t => (JsonNode)t)]),
-            },
-        }, project);
-        status.ShouldBe(201, body?.ToJsonString());
-        var id = (string)body!["loadbalancer"]!["id"]!;
-        await _cached.WaitActiveAsync($"/v2/lbaas/loadbalancers/{id}", "loadbalancer");
-        return id;
-    }
-
     [Fact]
     public async Task CachedBodies_AreTheFreshBodies_ForEveryCallerAndQuery()
     {
@@ -77,11 +58,11 @@ public sealed class ResponseCacheTests : IAsyncLifetime
         _fresh.Services.GetRequiredService<ResponseCache>().Enabled.ShouldBeFalse();
         var ids = new List<string>
         {
-            await CreateAsync("a", "d1", ["x", "y"], "p1"),
-            await CreateAsync("b", "d2", ["x"], "p1", enabled: false),
-            await CreateAsync("a", "d3", [], "p2"),
-            await CreateAsync("c", "", ["y"], "p2"),
-            await CreateAsync("b", "d1", ["z"], "p1"),
+            await _cached.CreateLoadBalancerAsync("a", "d1", ["x", "y"], "p1"),
+            await _cached.CreateLoadBalancerAsync("b", "d2", ["x"], "p1", enabled: false),
+            await _cached.CreateLoadBalancerAsync("a", "d3", [], "p2"),
+            await _cached.CreateLoadBalancerAsync("c", "", ["y"], "p2"),
+            await _cached.CreateLoadBalancerAsync("b", "d1", ["z"], "p1"),
         };
         var (ls, listener) = await _cached.PostAsync("/v2/lbaas/listeners", new JsonObject
         {
@@ -143,7 +124,7 @@ public sealed class ResponseCacheTests : IAsyncLifetime
     [Fact]
     public async Task CommitsOfOtherConnectionsAndProcesses_AreSeenAtOnce()
     {
-        var id = await CreateAsync("before", "", ["t1"], "p1");
+        var id = await _cached.CreateLoadBalancerAsync("before", "", ["t1"], "p1");
         var first = await RawAsync(_cached, "/v2/lbaas/loadbalancers");
         var hits = Cache.Hits;
         (await RawAsync(_cached, "/v2/lbaas/loadbalancers")).ShouldBe(first);
@@ -185,7 +166,7 @@ public sealed class ResponseCacheTests : IAsyncLifetime
     [Fact]
     public async Task Writes_ThroughTheApi_AreSeenByTheNextList()
     {
-        var id = await CreateAsync("one", "", [], "p1");
+        var id = await _cached.CreateLoadBalancerAsync("one", "", [], "p1");
         (await RawAsync(_cached, "/v2/lbaas/loadbalancers")).Body.ShouldContain("\"one\"");
         (await RawAsync(_cached, "/v2/lbaas/loadbalancers")).Body.ShouldContain("\"one\"");
         var (status, _) = await _cached.PutAsync($"/v2/lbaas/loadbalancers/{id}", new JsonObject { ["loadbalancer"] = new JsonObject { ["name"] = "two" } });

@@ -120,21 +120,26 @@ internal static class SqlList
         }
         else
         {
-            var ids = await ordered.Select(x => x.Id).ToListAsync(ct).ConfigureAwait(false);
-            var index = ids.IndexOf(request.Marker);
-            if (index < 0)
-            {
-                throw ApiException.BadRequest($"Invalid marker: {request.Marker}");
-            }
-            var (start, end) = request.Reverse
-                ? (request.Limit is { } l ? Math.Max(0, index - l) : 0, index)
-                : (index + 1, request.Limit is { } lim ? Math.Min(ids.Count, index + 1 + lim) : ids.Count);
-            var pageIds = ids.GetRange(start, Math.Max(0, end - start));
+            var pageIds = MarkerWindow(await ordered.Select(x => x.Id).ToListAsync(ct).ConfigureAwait(false), request);
             var rows = pageIds.Count == 0 ? [] : await load(query.Where(x => pageIds.Contains(x.Id))).ToListAsync(ct).ConfigureAwait(false);
             var position = pageIds.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i, StringComparer.Ordinal);
             items = [.. rows.OrderBy(r => position[r.Id])];
         }
         return new Page<T>(items, Links(http, settings, request, items.Count, items.Count == 0 ? null : items[0].Id, items.Count == 0 ? null : items[^1].Id));
+    }
+
+    /// <summary>The ids of the page after (or, reversed, before) the request's marker in the ordered ids.</summary>
+    private static List<string> MarkerWindow(List<string> ids, ListRequest request)
+    {
+        var index = ids.IndexOf(request.Marker!);
+        if (index < 0)
+        {
+            throw ApiException.BadRequest($"Invalid marker: {request.Marker}");
+        }
+        var (start, end) = request.Reverse
+            ? (request.Limit is { } l ? Math.Max(0, index - l) : 0, index)
+            : (index + 1, request.Limit is { } lim ? Math.Min(ids.Count, index + 1 + lim) : ids.Count);
+        return ids.GetRange(start, Math.Max(0, end - start));
     }
 
     /// <summary>
@@ -164,16 +169,7 @@ internal static class SqlList
         }
         else
         {
-            var all = await ids.ToListAsync(ct).ConfigureAwait(false);
-            var index = all.IndexOf(request.Marker);
-            if (index < 0)
-            {
-                throw ApiException.BadRequest($"Invalid marker: {request.Marker}");
-            }
-            var (start, end) = request.Reverse
-                ? (request.Limit is { } l ? Math.Max(0, index - l) : 0, index)
-                : (index + 1, request.Limit is { } lim ? Math.Min(all.Count, index + 1 + lim) : all.Count);
-            items = all.GetRange(start, Math.Max(0, end - start));
+            items = MarkerWindow(await ids.ToListAsync(ct).ConfigureAwait(false), request);
         }
         return new Page<string>(items, Links(http, settings, request, items.Count, items.Count == 0 ? null : items[0], items.Count == 0 ? null : items[^1]));
     }
