@@ -309,6 +309,10 @@ async Task WaitForSparesAsync(int n)
 
 string CpuSummary((long Server, long Amphorae, string Load) start, int n)
 {
+    if (n == 0)
+    {
+        return "    CPU per create: not run";
+    }
     var end = CpuMark();
     // USER_HZ is 100 on Linux: one tick is 10 ms.
     double PerCreate(long ticks) => ticks * 10.0 / n;
