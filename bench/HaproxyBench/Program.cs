@@ -47,7 +47,7 @@ foreach (var p in backendPorts)
 }
 var renderedPort = FreePort();
 lb.Listeners.Add(new Listener { Id = Guid.NewGuid().ToString(), Protocol = Protocols.Http, ProtocolPort = renderedPort, DefaultPool = pool });
-// The amphora agent's own log receiver, as in a running amphora: HAProxy's ring forwards to it and it
+// The amphora agent's own log receiver, as in a running amphora: HAProxy writes into its FIFOs and it
 // appends every line to base_path/logs/traffic.log.
 var agentSettings = new AgentSettings
 {
@@ -61,7 +61,8 @@ var agentSettings = new AgentSettings
     TlsProtocols = System.Security.Authentication.SslProtocols.Tls12,
     AmphoraId = amp.Id,
 };
-using var receiver = new AmphoraLogReceiver(agentSettings, new AgentPaths(dir, agentSettings.BaseCertDir), NullLogger<AmphoraLogReceiver>.Instance);
+var agentPaths = new AgentPaths(dir, agentSettings.BaseCertDir);
+using var receiver = new AmphoraLogReceiver(agentSettings, agentPaths, NullLogger<AmphoraLogReceiver>.Instance);
 await receiver.StartAsync(CancellationToken.None);
 
 // What upstream's rsyslog receives in an amphora VM: one datagram per log line on a unix socket.
@@ -116,7 +117,7 @@ backend be
 
 """;
 
-using var renderedProc = StartHaproxy(Path.Combine(dir, "rendered.cfg"), rendered);
+using var renderedProc = StartHaproxy(Path.Combine(dir, "rendered.cfg"), rendered, agentPaths);
 using var handProc = StartHaproxy(Path.Combine(dir, "hand.cfg"), hand);
 using var noLogProc = StartHaproxy(Path.Combine(dir, "nolog.cfg"), renderedNoLog);
 using var datagramProc = StartHaproxy(Path.Combine(dir, "datagram.cfg"), renderedDatagram);
@@ -189,22 +190,21 @@ foreach (var (name, _, haproxy) in targets)
     var wrk = useWrk ? Median(wrkCpuPerRequest[name]) : 0;
     Console.WriteLine(FormattableString.Invariant($"{name,-28} {h,6:F1} + {self,6:F1} + {wrk,6:F1} = {h + self + wrk,6:F1}   (this process, runs: {string.Join(" ", selfCpuPerRequest[name].Select(x => x.ToString("F1", CultureInfo.InvariantCulture)))})"));
 }
-// HAProxy's ring forwards in batches: wait until every request's line has reached the receiver (or 10 s pass).
+// The receiver reads in batches: wait until every request's line has reached it (or 10 s pass).
 for (var wait = Stopwatch.StartNew(); receiver.Received < renderedRequests && wait.Elapsed < TimeSpan.FromSeconds(10);)
 {
     await Task.Delay(50);
 }
-Console.WriteLine(FormattableString.Invariant($"log lines the agent's receiver got: {receiver.Received} for {renderedRequests} requests through \"rendered\" (traffic.log: {new FileInfo(receiver.TrafficLogPath).Length / 1024} KiB)"));
+Console.WriteLine(FormattableString.Invariant($"log lines the agent's receiver got: {receiver.Received} for {renderedRequests} requests through \"rendered\" (traffic.log: {new FileInfo(receiver.TrafficLogPath).Length / 1024} KiB); HAProxy's DroppedLogs: {await DroppedLogs(Path.Combine(dir, "r.sock"))}"));
 Console.WriteLine(FormattableString.Invariant($"hand-written / rendered CPU per request = {Median(cpuPerRequest["hand-written"]) / Median(cpuPerRequest["rendered"]):F2} with connection logging, {Median(cpuPerRequest["hand-written"]) / Median(cpuPerRequest["rendered, no connection log"]):F2} without (throughput-equivalent)"));
 
-// The receiver alone: one stream connection (as HAProxy's ring forwarder opens) writes a real traffic line
-// many times in large chunks; the CPU this process spends until the receiver has counted them all is its cost.
+// The receiver alone: real traffic lines written into its FIFO in large chunks, as HAProxy's writes pile up
+// there while the receiver pauses; the CPU this process spends until the receiver has counted them all is its cost.
 var sample = File.ReadLines(receiver.TrafficLogPath).Last(l => l.Contains(lb.Id, StringComparison.Ordinal));
 const int ReceiverLines = 400_000;
-using (var feed = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+using (var feed = new FileStream(agentPaths.TrafficLogFifoPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0))
 {
-    feed.Connect(new UnixDomainSocketEndPoint("\0" + receiver.TrafficTarget["abns@".Length..].PadRight(107, '\0')));
-    var line = System.Text.Encoding.UTF8.GetBytes(sample + "\n");
+    var line = System.Text.Encoding.UTF8.GetBytes("<6>" + sample + "\n");
     var chunk = Enumerable.Repeat(line, 16384 / line.Length).SelectMany(b => b).ToArray();
     var perChunk = chunk.Length / line.Length;
     var start = receiver.Received;
@@ -212,7 +212,7 @@ using (var feed = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType
     var clock = Stopwatch.StartNew();
     for (var sent = 0; sent < ReceiverLines; sent += perChunk)
     {
-        feed.Send(chunk);
+        feed.Write(chunk);
     }
     var expected = start + ((ReceiverLines + perChunk - 1) / perChunk * perChunk);
     while (receiver.Received < expected && clock.Elapsed < TimeSpan.FromSeconds(60))
@@ -241,20 +241,27 @@ static int FreePort()
     return ((IPEndPoint)l.LocalEndpoint).Port;
 }
 
-static Process StartHaproxy(string path, string config)
+static Process StartHaproxy(string path, string config, AgentPaths? logsTo = null)
 {
     File.WriteAllText(path, config);
-    var psi = new ProcessStartInfo("haproxy") { RedirectStandardError = true, RedirectStandardOutput = true };
-    foreach (var a in new[] { "-W", "-db", "-f", path })
-    {
-        psi.ArgumentList.Add(a);
-    }
+    string[] args = ["-W", "-db", "-f", path];
+    // As the agent starts it: standard output and descriptor 3 on the receiver's FIFOs.
+    var psi = logsTo is null ? new ProcessStartInfo("haproxy", args) { RedirectStandardError = true } : LogRouting.HaproxyStartInfo("haproxy", args, logsTo.TrafficLogFifoPath, logsTo.AdminLogFifoPath);
     var p = Process.Start(psi)!;
-    p.OutputDataReceived += (_, _) => { };
     p.ErrorDataReceived += (_, _) => { };
-    p.BeginOutputReadLine();
     p.BeginErrorReadLine();
     return p;
+}
+
+// The log lines HAProxy could not write (show info's DroppedLogs).
+static async Task<string> DroppedLogs(string statsSocket)
+{
+    using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+    await socket.ConnectAsync(new UnixDomainSocketEndPoint(statsSocket));
+    await socket.SendAsync("show info\n"u8.ToArray());
+    using var reader = new StreamReader(new NetworkStream(socket));
+    var info = await reader.ReadToEndAsync();
+    return Regex.Match(info, @"^DroppedLogs: (\d+)", RegexOptions.Multiline).Groups[1].Value;
 }
 
 // utime+stime of this process, and of its reaped children (wrk), in seconds.

@@ -36,6 +36,12 @@ internal sealed partial class AgentPaths(string basePath, string baseCertDir)
 
     public string CertDir(string lbId) => Path.Combine(baseCertDir, lbId);
 
+    /// <summary>The FIFO HAProxy writes tenant traffic log lines into (its standard output), read by the agent.</summary>
+    public string TrafficLogFifoPath => Path.Combine(BasePath, "haproxy-traffic.fifo");
+
+    /// <summary>The FIFO HAProxy writes administrative log lines into (its descriptor 3), read by the agent.</summary>
+    public string AdminLogFifoPath => Path.Combine(BasePath, "haproxy-admin.fifo");
+
     public string KeepalivedDir => Path.Combine(BasePath, "vrrp");
 
     public string KeepalivedConfigPath => Path.Combine(KeepalivedDir, "octavia-keepalived.conf");

@@ -7,6 +7,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Octavia.Amphora.Agent.Logging;
 using Octavia.Amphora.Agent.Os;
 
 namespace Octavia.Amphora.Agent.Haproxy;
@@ -165,30 +166,20 @@ internal sealed partial class HaproxyManager(AgentSettings settings, AgentPaths 
         File.Delete(paths.PidPath(lbId));
         File.Delete(paths.MasterSocketPath(lbId));
 
-        var psi = new ProcessStartInfo(settings.HaproxyCmd)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            // The master socket is bound relative to here: its absolute path can exceed sun_path's 108 bytes.
-            WorkingDirectory = paths.HaproxyDir(lbId),
-        };
-        // -db keeps the master in the foreground even when the config says "daemon", so it stays our child.
-        foreach (var a in new[] { "-W", "-db", "-S", "unix@" + Path.GetFileName(paths.MasterSocketPath(lbId)), "-p", paths.PidPath(lbId), "-f", configPath })
-        {
-            psi.ArgumentList.Add(a);
-        }
+        var args = new List<string> { "-W", "-db", "-S", "unix@" + Path.GetFileName(paths.MasterSocketPath(lbId)), "-p", paths.PidPath(lbId), "-f", configPath };
         if (PeerName is { } peer)
         {
-            psi.ArgumentList.Add("-L");
-            psi.ArgumentList.Add(peer);
+            args.AddRange(["-L", peer]);
         }
+        // -db keeps the master in the foreground even when the config says "daemon", so it stays our child.
+        // Its log lines go into the agent's FIFOs (LogRouting).
+        var psi = LogRouting.HaproxyStartInfo(settings.HaproxyCmd, args, paths.TrafficLogFifoPath, paths.AdminLogFifoPath);
+        // The master socket is bound relative to here: its absolute path can exceed sun_path's 108 bytes.
+        psi.WorkingDirectory = paths.HaproxyDir(lbId);
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         var recent = new Queue<string>();
-        process.OutputDataReceived += (_, e) => OnOutput(lbId, recent, e.Data);
         process.ErrorDataReceived += (_, e) => OnOutput(lbId, recent, e.Data);
         process.Start();
-        process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _children[lbId] = process;
         _recentOutput[lbId] = recent;

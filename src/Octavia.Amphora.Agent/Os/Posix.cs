@@ -1,10 +1,11 @@
 // Licensed under the Apache License, Version 2.0.
 
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Octavia.Amphora.Agent.Os;
 
-/// <summary>The few POSIX calls .NET does not expose: signals by PID and the open-file limit.</summary>
+/// <summary>The few POSIX calls .NET does not expose: signals by PID, the open-file limit and FIFOs.</summary>
 internal static partial class Posix
 {
     public const int SIGHUP = 1;
@@ -13,6 +14,9 @@ internal static partial class Posix
     public const int SIGUSR2 = 12;
     public const int SIGTERM = 15;
     private const int RLIMIT_NOFILE = 7;
+    private const int EEXIST = 17;
+    private const int F_SETPIPE_SZ = 1031;
+    private const int F_GETPIPE_SZ = 1032;
 
     /// <summary>Sends a signal; false if the process does not exist (or is not ours to signal).</summary>
     public static bool Signal(int pid, int signal) => pid > 0 && kill(pid, signal) == 0;
@@ -62,6 +66,41 @@ internal static partial class Posix
         var limits = new long[2];
         return getrlimit(RLIMIT_NOFILE, limits) == 0 ? limits[1] : 1024;
     }
+
+    /// <summary>
+    /// Opens the FIFO at <paramref name="path"/> for reading and writing, creating it when missing (and replacing
+    /// anything else found under that name), and asks the kernel to buffer <paramref name="bytes"/> in it. Read-write,
+    /// because such an open never waits for a writer and the FIFO never reads as ended when its writers go.
+    /// </summary>
+    public static SafeFileHandle OpenFifo(string path, int bytes)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (mkfifo(path, 0x180) != 0 && Marshal.GetLastPInvokeError() is var error && error != EEXIST)
+            {
+                throw new IOException($"cannot create FIFO {path}: {Marshal.GetPInvokeErrorMessage(error)}");
+            }
+            var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            var fd = (int)handle.DangerousGetHandle();
+            // F_SETPIPE_SZ can be refused above the user's limit; F_GETPIPE_SZ still tells a pipe from a file.
+            if (fcntl(fd, F_SETPIPE_SZ, bytes) >= 0 || fcntl(fd, F_GETPIPE_SZ, 0) >= 0)
+            {
+                return handle;
+            }
+            handle.Dispose();
+            if (attempt > 0)
+            {
+                throw new IOException($"{path} is not a FIFO");
+            }
+            File.Delete(path);
+        }
+    }
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mkfifo(string path, uint mode);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(int fd, int cmd, int arg);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int kill(int pid, int sig);

@@ -21,24 +21,20 @@ public sealed class AmphoraLogTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public void RouteToAgent_SendsTrafficAndAdminLinesToTheirRings_InsteadOfUpstreamsRsyslogSocket()
+    public void RouteToAgent_SendsTrafficToStandardOutput_AndAdminLinesToDescriptor3_InsteadOfUpstreamsRsyslogSocket()
     {
         var config = "global\n    daemon\n" + RsyslogLines + "\n\ndefaults\n    log global\n";
-        var routed = LogRouting.RouteToAgent(config, 0, "abns@t", "abns@a");
-        routed.ShouldContain("    log ring@octavia-traffic local0\n");
-        routed.ShouldContain("    log ring@octavia-admin local1 notice\n");
+        var routed = LogRouting.RouteToAgent(config, 0);
+        routed.ShouldContain("    log stdout format short local0\n");
+        routed.ShouldContain("    log fd@3 format rfc5424 local1 notice\n");
         routed.ShouldNotContain("/run/rsyslog");
-        routed.ShouldContain("ring octavia-traffic\n    description \"amphora logs for the amphora agent\"\n    format raw\n");
-        routed.ShouldContain("    server agent abns@t\n");
-        routed.ShouldContain("ring octavia-admin\n    description \"amphora logs for the amphora agent\"\n    format rfc5424\n");
-        routed.ShouldContain("    server agent abns@a\n");
 
         // Another user_log_facility: local0 is then administrative.
-        LogRouting.RouteToAgent(config, 3, "abns@t", "abns@a").ShouldNotContain("octavia-traffic");
+        LogRouting.RouteToAgent(config, 3).ShouldNotContain("stdout");
 
         // Other log targets (an operator's template) are left alone.
         const string other = "global\n    log 192.0.2.1:514 local0\n";
-        LogRouting.RouteToAgent(other, 0, "abns@t", "abns@a").ShouldBe(other);
+        LogRouting.RouteToAgent(other, 0).ShouldBe(other);
     }
 
     [Fact]
@@ -81,10 +77,16 @@ public sealed class AmphoraLogTests
         var receiver = agent.Service<AmphoraLogReceiver>();
         var stored = await WaitForAsync(receiver.TrafficLogPath, text => paths.All(text.Contains));
         stored.Split('\n').Count(l => l.Contains("?path-", StringComparison.Ordinal)).ShouldBe(paths.Count);
-        if (File.Exists(receiver.AdminLogPath))
-        {
-            File.ReadAllText(receiver.AdminLogPath).ShouldNotContain("?path-");   // traffic never lands in the admin log
-        }
+
+        // A reload makes the old worker log its proxies' stop: administrative lines (HAProxy sends them to the
+        // traffic target too, at warning level), which belong in the admin log only, as upstream's local0.=info rule has it.
+        (await agent.Client.PutAsync($"/1.0/loadbalancer/{lb.Id}/reload", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
+        var admin = await WaitForAsync(receiver.AdminLogPath, text => text.Contains(" stopped (cumulated conns", StringComparison.Ordinal));
+        admin.ShouldContain(" stopped (cumulated conns");
+        admin.Split('\n', StringSplitOptions.RemoveEmptyEntries).ShouldAllBe(l => l.StartsWith("<14", StringComparison.Ordinal));   // local1, RFC 5424
+        admin.ShouldNotContain("?path-");                                                   // traffic never lands in the admin log
+        (await plain.GetStringAsync($"http://127.0.0.1:{lb.Port}/?after-reload", Ct)).ShouldBe("member-a");
+        (await WaitForAsync(receiver.TrafficLogPath, text => text.Contains("?after-reload", StringComparison.Ordinal))).ShouldNotContain("stopped");
     }
 
     [Fact]
