@@ -37,6 +37,11 @@ public static class AgentHost
         {
             configureLogging(builder.Logging);
         }
+        // The admin log takes the agent's own records, as upstream's agent logs to the administrative facility.
+        var adminLog = new AdminLogTap(settings.Logs.ForwardAllLogs);
+        builder.Logging.AddProvider(adminLog);
+        builder.Logging.AddFilter<AdminLogTap>(null, LogLevel.Trace);
+        builder.Services.AddSingleton(adminLog);
         Directory.CreateDirectory(settings.BasePath);
         var paths = new AgentPaths(settings.BasePath, settings.BaseCertDir);
         builder.Services.AddSingleton(settings);

@@ -7,6 +7,12 @@ namespace Octavia.Amphora.Agent;
 /// <summary>The agent's log messages; EventIds 7000–7099 are stable.</summary>
 internal static partial class Log
 {
+    /// <summary>HAProxy's console output (the admin log takes it with forward_all_logs).</summary>
+    public const int HaproxyOutputId = 7005;
+
+    /// <summary>keepalived's output (always in the admin log, as upstream's --log-facility puts it there).</summary>
+    public const int KeepalivedOutputId = 7012;
+
     [LoggerMessage(7000, LogLevel.Information, "Amphora agent listening on {Endpoint} (amphora {AmphoraId}, namespace mode {NamespaceMode})")]
     public static partial void Listening(ILogger logger, string endpoint, string? amphoraId, bool namespaceMode);
 
@@ -22,7 +28,7 @@ internal static partial class Log
     [LoggerMessage(7004, LogLevel.Error, "HAProxy for load balancer {LbId} failed to start: {Output}")]
     public static partial void HaproxyStartFailed(ILogger logger, string lbId, string output);
 
-    [LoggerMessage(7005, LogLevel.Debug, "haproxy[{LbId}]: {Line}")]
+    [LoggerMessage(HaproxyOutputId, LogLevel.Debug, "haproxy[{LbId}]: {Line}")]
     public static partial void HaproxyOutput(ILogger logger, string lbId, string line);
 
     [LoggerMessage(7006, LogLevel.Warning, "Failed to save haproxy-{LbId} state: {Reason}")]
@@ -37,7 +43,7 @@ internal static partial class Log
     [LoggerMessage(7011, LogLevel.Information, "keepalived {Action} (PID {Pid})")]
     public static partial void KeepalivedAction(ILogger logger, string action, int pid);
 
-    [LoggerMessage(7012, LogLevel.Debug, "keepalived: {Line}")]
+    [LoggerMessage(KeepalivedOutputId, LogLevel.Debug, "keepalived: {Line}")]
     public static partial void KeepalivedOutput(ILogger logger, string line);
 
     [LoggerMessage(7020, LogLevel.Debug, "Heartbeat {Seq} sent to {Destination} ({Bytes} bytes)")]

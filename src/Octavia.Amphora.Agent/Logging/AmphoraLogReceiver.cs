@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 using Octavia.Amphora.Agent.Os;
 
 namespace Octavia.Amphora.Agent.Logging;
@@ -33,14 +34,19 @@ internal sealed class AmphoraLogReceiver : BackgroundService
     private readonly LogForwarder? _tenant;
     private readonly LogForwarder? _admin;
     private readonly FifoReader[] _readers;
+    private readonly string _adminFifoPath;
+    private readonly AdminLogTap? _adminLog;
+    private SafeFileHandle? _adminWriter;
     private long _received;
 
-    public AmphoraLogReceiver(AgentSettings settings, AgentPaths paths, ILogger<AmphoraLogReceiver> logger)
+    public AmphoraLogReceiver(AgentSettings settings, AgentPaths paths, ILogger<AmphoraLogReceiver> logger, AdminLogTap? adminLog = null)
     {
         _settings = settings.Logs;
         _logger = logger;
         _hostname = settings.AmphoraId ?? "-";
         _directory = Path.Combine(paths.BasePath, "logs");
+        _adminFifoPath = paths.AdminLogFifoPath;
+        _adminLog = adminLog;
         _tenant = _settings.TenantTargets.Count > 0 ? new LogForwarder(_settings.TenantTargets, _settings, logger) : null;
         _admin = _settings.AdminTargets.Count > 0 ? new LogForwarder(_settings.AdminTargets, _settings, logger) : null;
         _readers =
@@ -69,6 +75,15 @@ internal sealed class AmphoraLogReceiver : BackgroundService
         {
             reader.Start();
         }
+        try
+        {
+            _adminWriter = Posix.OpenFifoWriter(_adminFifoPath);
+            _adminLog?.Sink = AdminLine;
+        }
+        catch (IOException ex)
+        {
+            Log.LogReceiverFailed(_logger, _adminFifoPath, ex.Message);
+        }
         return base.StartAsync(cancellationToken);
     }
 
@@ -78,6 +93,7 @@ internal sealed class AmphoraLogReceiver : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        _adminLog?.Sink = null;
         foreach (var reader in _readers)
         {
             reader.Dispose();
@@ -91,12 +107,35 @@ internal sealed class AmphoraLogReceiver : BackgroundService
         {
             reader.Dispose();
         }
+        _adminWriter?.Dispose();
         base.Dispose();
     }
 
     /// <summary>An RFC 5424 line at info level in the tenant facility, as HAProxy would have sent it.</summary>
-    internal string SyslogLine(string message) => string.Create(CultureInfo.InvariantCulture,
-        $"<{((16 + _settings.UserLogFacility) * 8) + 6}>1 {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.ffffffZ} {_hostname} haproxy - - - {message}");
+    internal string SyslogLine(string message) => Rfc5424(((16 + _settings.UserLogFacility) * 8) + 6, "haproxy", message);
+
+    /// <summary>
+    /// A line from the amphora's other programs (the agent, keepalived) for the admin log, stored and forwarded
+    /// like HAProxy's administrative lines. It goes into the admin FIFO with one write that never waits, so it
+    /// cannot interleave with HAProxy's lines nor hold up the caller; it is dropped when the FIFO is full.
+    /// </summary>
+    internal void AdminLine(string program, int severity, string message)
+    {
+        if (_adminWriter is not { IsClosed: false } writer)
+        {
+            return;
+        }
+        var line = Rfc5424(((16 + _settings.AdminLogFacility) * 8) + severity, program, message.ReplaceLineEndings(" "));
+        var bytes = Encoding.UTF8.GetBytes(line);
+        // A write of up to PIPE_BUF (4,096) bytes is atomic.
+        var length = Math.Min(bytes.Length, 4095);
+        Array.Resize(ref bytes, length + 1);
+        bytes[length] = (byte)'\n';
+        Posix.TryWrite(writer, bytes);
+    }
+
+    private string Rfc5424(int priority, string program, string message) => string.Create(CultureInfo.InvariantCulture,
+        $"<{priority}>1 {DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.ffffffZ} {_hostname} {program} - - - {message}");
 
     /// <summary>
     /// One FIFO and the thread that drains it. The thread reads as much as the FIFO holds, stores all complete

@@ -15,6 +15,12 @@ public sealed record LogSettings
     /// <summary>LOG_LOCAL facility of tenant traffic logs (<c>user_log_facility</c>); every other facility is administrative.</summary>
     public int UserLogFacility { get; init; }
 
+    /// <summary>LOG_LOCAL facility of the admin lines the agent writes itself (<c>administrative_log_facility</c>).</summary>
+    public int AdminLogFacility { get; init; } = 1;
+
+    /// <summary><c>forward_all_logs</c>: HAProxy's console output goes to the admin log too.</summary>
+    public bool ForwardAllLogs { get; init; }
+
     /// <summary><c>tenant_log_targets</c>: the first is the primary, the others are used while it is unreachable (TCP).</summary>
     public IReadOnlyList<IPEndPoint> TenantTargets { get; init; } = [];
 
@@ -43,6 +49,8 @@ public sealed record LogSettings
         return new LogSettings
         {
             UserLogFacility = agent.UserLogFacility,
+            AdminLogFacility = agent.AdministrativeLogFacility,
+            ForwardAllLogs = agent.ForwardAllLogs,
             TenantTargets = Targets(agent.TenantLogTargets, "tenant_log_targets"),
             AdminTargets = Targets(agent.AdminLogTargets, "admin_log_targets"),
             Tcp = string.Equals(agent.LogProtocol, "TCP", StringComparison.OrdinalIgnoreCase),

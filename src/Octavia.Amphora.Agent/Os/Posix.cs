@@ -17,6 +17,9 @@ internal static partial class Posix
     private const int EEXIST = 17;
     private const int F_SETPIPE_SZ = 1031;
     private const int F_GETPIPE_SZ = 1032;
+    private const int O_WRONLY = 1;
+    private const int O_NONBLOCK = 0x800;
+    private const int O_CLOEXEC = 0x80000;
 
     /// <summary>Sends a signal; false if the process does not exist (or is not ours to signal).</summary>
     public static bool Signal(int pid, int signal) => pid > 0 && kill(pid, signal) == 0;
@@ -95,6 +98,22 @@ internal static partial class Posix
             File.Delete(path);
         }
     }
+
+    /// <summary>Opens a FIFO that has a reader for writes that never wait (<see cref="TryWrite"/>).</summary>
+    public static SafeFileHandle OpenFifoWriter(string path)
+    {
+        var handle = new SafeFileHandle(open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC), ownsHandle: true);
+        return handle.IsInvalid ? throw new IOException($"cannot open FIFO {path}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}") : handle;
+    }
+
+    /// <summary>One write of all of <paramref name="bytes"/>; false if it could not be done at once (a full FIFO).</summary>
+    public static bool TryWrite(SafeFileHandle handle, byte[] bytes) => write(handle, bytes, bytes.Length) == bytes.Length;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial nint write(SafeFileHandle fd, byte[] buffer, nint count);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int mkfifo(string path, uint mode);

@@ -65,6 +65,7 @@ public static class AgentConfigRenderer
         Line($"log_retry_interval = {I(agent.LogRetryInterval)}");
         Line($"log_queue_size = {I(agent.LogQueueSize)}");
         Line($"disable_local_log_storage = {B(agent.DisableLocalLogStorage)}");
+        Line($"forward_all_logs = {B(agent.ForwardAllLogs)}");
         Line("");
         Line("[controller_worker]");
         Line($"loadbalancer_topology = {topology}");

@@ -131,6 +131,7 @@ public sealed class AmphoraAgentOptions
     [OsloOption("log_queue_size")] public int LogQueueSize { get; set; }
     [OsloOption("disable_local_log_storage")] public bool DisableLocalLogStorage { get; set; }
     [OsloOption("administrative_log_facility")] public int AdministrativeLogFacility { get; set; }
+    [OsloOption("forward_all_logs")] public bool ForwardAllLogs { get; set; }
     [OsloOption("agent_server_network_dir")] public string? AgentServerNetworkDir { get; set; }
     [OsloOption("amphora_udp_driver")] public string AmphoraUdpDriver { get; set; } = "";
 }

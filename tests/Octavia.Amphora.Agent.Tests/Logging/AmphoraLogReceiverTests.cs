@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Octavia.Amphora.Agent.Logging;
 
@@ -141,6 +142,37 @@ public sealed class AmphoraLogReceiverTests : IDisposable
     }
 
     [Fact]
+    public async Task AgentRecords_GoToTheAdminLog_AsOneRfc5424LineEach_KeepalivedAlways_HaproxyConsoleOnlyWithForwardAllLogs()
+    {
+        using var admin = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var tap = new AdminLogTap(forwardAllLogs: false);
+        using var receiver = Start(new LogSettings { AdminTargets = [(IPEndPoint)admin.Client.LocalEndPoint!] }, tap);
+        using var factory = LoggerFactory.Create(b => b.AddProvider(tap).SetMinimumLevel(LogLevel.Trace));
+        var logger = factory.CreateLogger("Octavia.Amphora.Agent.Haproxy.HaproxyManager");
+        var framework = factory.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics");
+        logger.LogInformation("agent says\nhello");
+        logger.LogDebug("the agent's debug records stay out");
+        Octavia.Amphora.Agent.Log.KeepalivedOutput(logger, "(VI_1) Entering MASTER STATE");
+        Octavia.Amphora.Agent.Log.HaproxyOutput(logger, "lb1", "[NOTICE] only with forward_all_logs");
+        framework.LogInformation("Request starting");
+        framework.LogWarning("framework warning");
+        logger.LogError("{Long}", new string('x', 10_000));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        var forwarded = await ReceiveAsync(admin, 4, timeout.Token);
+        await WaitForAsync(receiver, 4);
+
+        var stored = File.ReadAllLines(receiver.AdminLogPath);
+        stored.ShouldBe(forwarded);
+        var header = @"^<{0}>1 \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{6}}Z " + Regex.Escape(AmphoraId) + " {1} - - - ";
+        stored[0].ShouldMatch(string.Format(System.Globalization.CultureInfo.InvariantCulture, header, 142, "amphora-agent") + "agent says hello$");   // local1.info
+        stored[1].ShouldMatch(string.Format(System.Globalization.CultureInfo.InvariantCulture, header, 143, "Keepalived") + @"keepalived: \(VI_1\) Entering MASTER STATE$");
+        stored[2].ShouldMatch(string.Format(System.Globalization.CultureInfo.InvariantCulture, header, 140, "amphora-agent") + "framework warning$");
+        stored[3].ShouldMatch(string.Format(System.Globalization.CultureInfo.InvariantCulture, header, 139, "amphora-agent") + "x+$");   // local1.err
+        Encoding.UTF8.GetByteCount(stored[3]).ShouldBe(4095);           // one atomic write into the FIFO
+    }
+
+    [Fact]
     public async Task TrafficLog_IsRotatedAtItsLimit_BetweenLines()
     {
         var line = new string('x', 1000);
@@ -166,7 +198,7 @@ public sealed class AmphoraLogReceiverTests : IDisposable
         return received;
     }
 
-    private Receiver Start(LogSettings logs)
+    private Receiver Start(LogSettings logs, AdminLogTap? adminLog = null)
     {
         var settings = new AgentSettings
         {
@@ -182,7 +214,7 @@ public sealed class AmphoraLogReceiverTests : IDisposable
             Logs = logs,
         };
         var paths = new AgentPaths(_dir, settings.BaseCertDir);
-        var receiver = new AmphoraLogReceiver(settings, paths, NullLogger<AmphoraLogReceiver>.Instance);
+        var receiver = new AmphoraLogReceiver(settings, paths, NullLogger<AmphoraLogReceiver>.Instance, adminLog);
         receiver.StartAsync(Ct).GetAwaiter().GetResult();
         return new Receiver(receiver, paths);
     }

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Text.RegularExpressions;
 using Octavia.Amphora.Agent.Logging;
 using Octavia.Amphora.Agent.Tests.Infrastructure;
 using Octavia.Tests.Shared;
@@ -125,6 +126,34 @@ public sealed class AmphoraLogTests
         line.ShouldNotBeNull();
         line.ShouldStartWith("<134>1 ");
         File.Exists(agent.Service<AmphoraLogReceiver>().TrafficLogPath).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task AdminTargets_GetTheAgentsOwnRecords_AndWithForwardAllLogs_HaproxysConsoleOutput()
+    {
+        using var admin = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        var adminPort = ((IPEndPoint)admin.Client.LocalEndPoint!).Port;
+        await using var backend = await HttpBackend.StartAsync("member-c");
+        await using var agent = await RunningAgent.StartAsync($"""
+            [amphora_agent]
+            admin_log_targets = 127.0.0.1:{adminPort}
+            administrative_log_facility = 2
+            forward_all_logs = true
+            """);
+        var lb = await StartLoadBalancerAsync(agent, backend);
+
+        // local2 (administrative_log_facility): <150> is info, <151> debug; the agent's hostname is the amphora id.
+        var agentRecord = $"<150>1 \\S+ {Regex.Escape(agent.AmphoraId)} amphora-agent - - - HAProxy for load balancer {lb.Id} started";
+        var console = $"<151>1 \\S+ {Regex.Escape(agent.AmphoraId)} haproxy - - - haproxy\\[{lb.Id}\\]: \\[NOTICE\\]";
+        var received = new List<string>();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        cts.CancelAfter(TimeSpan.FromSeconds(20));
+        while (!(received.Any(l => Regex.IsMatch(l, agentRecord)) && received.Any(l => Regex.IsMatch(l, console))))
+        {
+            received.Add(Encoding.UTF8.GetString((await admin.ReceiveAsync(cts.Token)).Buffer));
+        }
+        var stored = await WaitForAsync(agent.Service<AmphoraLogReceiver>().AdminLogPath, text => Regex.IsMatch(text, agentRecord));
+        Regex.IsMatch(stored, agentRecord).ShouldBeTrue(stored);
     }
 
     [Fact]

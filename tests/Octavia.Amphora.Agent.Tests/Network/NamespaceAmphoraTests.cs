@@ -182,6 +182,14 @@ public sealed class NamespaceAmphoraTests
         }
         ns.Addresses("eth1").ShouldContain("198.18.10.21/32", ns.AgentOutput);
 
+        // keepalived's output is in the amphora's admin log, where upstream's --log-facility puts it.
+        var adminLog = Path.Combine(agent.BasePath, "logs", "admin.log");
+        for (sw.Restart(); !(File.Exists(adminLog) && File.ReadAllText(adminLog).Contains("Entering MASTER STATE", StringComparison.Ordinal)) && sw.Elapsed < TimeSpan.FromSeconds(10);)
+        {
+            await Task.Delay(100, Ct);
+        }
+        File.ReadLines(adminLog).ShouldContain(l => l.Contains(" Keepalived - - - ", StringComparison.Ordinal) && l.Contains("Entering MASTER STATE", StringComparison.Ordinal), ns.AgentOutput);
+
         // Stopping keepalived stops the heartbeats (a configured but dead VRRP instance must fail over).
         (await agent.Client.PutAsync("/1.0/vrrp/stop", null, Ct)).StatusCode.ShouldBe(HttpStatusCode.Accepted);
         Octavia.Amphora.Agent.Os.Posix.IsAlive(kpid).ShouldBeFalse(ns.AgentOutput);
