@@ -214,7 +214,7 @@ internal sealed class AmphoraLogReceiver : BackgroundService
                     var complete = data.LastIndexOf((byte)'\n') + 1;
                     if (stopping || (complete == 0 && data.Length == _buffer.Length))
                     {
-                        complete = data.Length;        // the last line, or one longer than the buffer: keep it whole
+                        complete = data.Length;        // an unfinished line at stop, or a line longer than the buffer: store it as it is
                     }
                     Deliver(data[..complete]);
                     data[complete..].CopyTo(_buffer);
