@@ -68,7 +68,13 @@ public sealed class ActiveStandbyTests(ITestOutputHelper output)
                 File.ReadAllText(Path.Combine(lbDir, lbId, "haproxy.cfg")).ShouldContain($"server-state-file {Path.Combine(lbDir, lbId, "servers-state")}");
                 File.ReadAllText(Path.Combine(lbDir, "vrrp", "octavia-keepalived.conf")).ShouldContain($"script {Path.Combine(lbDir, "vrrp", "check_script.sh")}");
                 sh.Run($"ip netns exec amphora-{a.ComputeId} bash {Path.Combine(lbDir, "vrrp", "check_script.sh")}");
+                // Each amphora's admin log has its keepalived's lines (the agent is the amphora's log daemon).
+                (await WaitForLogAsync(Path.Combine(lbDir, "logs", "admin.log"), l => l.Contains(" Keepalived - - - ", StringComparison.Ordinal))).ShouldBeTrue($"keepalived lines in the admin log of {a.Id}");
             }
+            // The master's HAProxy logged the requests above: the controller's rendered log lines, routed by the
+            // agent into its FIFOs, stored as upstream's connection log format.
+            (await WaitForLogAsync(Path.Combine(d.AmphoraDir(master.ComputeId), "lb", "logs", "traffic.log"),
+                l => l.Contains($" {lbId} ", StringComparison.Ordinal) && l.Contains("\"GET / HTTP/1.1\" 200 ", StringComparison.Ordinal))).ShouldBeTrue("traffic lines in the master's traffic.log");
 
             // 3. The master dies under load: the backup takes the VIP, the health manager replaces the dead one.
             var backup = amphorae.Single(a => a.Id != master.Id);
@@ -145,6 +151,19 @@ public sealed class ActiveStandbyTests(ITestOutputHelper output)
                 d.Delete();
             }
         }
+    }
+
+    /// <summary>Waits up to 20 s for a line of the log file at <paramref name="path"/> to match.</summary>
+    private static async Task<bool> WaitForLogAsync(string path, Func<string, bool> matches)
+    {
+        for (var sw = Stopwatch.StartNew(); sw.Elapsed < TimeSpan.FromSeconds(20); await Task.Delay(200, TestContext.Current.CancellationToken))
+        {
+            if (File.Exists(path) && File.ReadLines(path).Any(matches))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private async Task AssertBothMembersAnswerAsync(string vip)
