@@ -27,15 +27,16 @@ internal sealed class AdminLogTap(bool forwardAllLogs) : ILoggerProvider
 
     private void Write(LogLevel level, LogLevel minimum, EventId id, string message)
     {
-        var (program, wanted) = id.Id switch
+        // The programs' output is logged at Debug here; it is their ordinary output, info in syslog's terms.
+        var (program, severity, wanted) = id.Id switch
         {
-            Log.KeepalivedOutputId => ("Keepalived", true),
-            Log.HaproxyOutputId => ("haproxy", forwardAllLogs),
-            _ => ("amphora-agent", level >= minimum),
+            Log.KeepalivedOutputId => ("Keepalived", 6, true),
+            Log.HaproxyOutputId => ("haproxy", 6, forwardAllLogs),
+            _ => ("amphora-agent", Severity(level), level >= minimum),
         };
         if (wanted)
         {
-            Sink?.Invoke(program, Severity(level), message);
+            Sink?.Invoke(program, severity, message);
         }
     }
 

@@ -166,7 +166,7 @@ public sealed class AmphoraLogReceiverTests : IDisposable
         stored.ShouldBe(forwarded);
         var header = @"^<{0}>1 \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{6}}Z " + Regex.Escape(AmphoraId) + " {1} - - - ";
         stored[0].ShouldMatch(string.Format(System.Globalization.CultureInfo.InvariantCulture, header, 142, "amphora-agent") + "agent says hello$");   // local1.info
-        stored[1].ShouldMatch(string.Format(System.Globalization.CultureInfo.InvariantCulture, header, 143, "Keepalived") + @"keepalived: \(VI_1\) Entering MASTER STATE$");
+        stored[1].ShouldMatch(string.Format(System.Globalization.CultureInfo.InvariantCulture, header, 142, "Keepalived") + @"keepalived: \(VI_1\) Entering MASTER STATE$");
         stored[2].ShouldMatch(string.Format(System.Globalization.CultureInfo.InvariantCulture, header, 140, "amphora-agent") + "framework warning$");
         stored[3].ShouldMatch(string.Format(System.Globalization.CultureInfo.InvariantCulture, header, 139, "amphora-agent") + "x+$");   // local1.err
         Encoding.UTF8.GetByteCount(stored[3]).ShouldBe(4095);           // one atomic write into the FIFO

@@ -142,9 +142,9 @@ public sealed class AmphoraLogTests
             """);
         var lb = await StartLoadBalancerAsync(agent, backend);
 
-        // local2 (administrative_log_facility): <150> is info, <151> debug; the agent's hostname is the amphora id.
+        // local2 (administrative_log_facility) at info is <150>; the agent's hostname is the amphora id.
         var agentRecord = $"<150>1 \\S+ {Regex.Escape(agent.AmphoraId)} amphora-agent - - - HAProxy for load balancer {lb.Id} started";
-        var console = $"<151>1 \\S+ {Regex.Escape(agent.AmphoraId)} haproxy - - - haproxy\\[{lb.Id}\\]: \\[NOTICE\\]";
+        var console = $"<150>1 \\S+ {Regex.Escape(agent.AmphoraId)} haproxy - - - haproxy\\[{lb.Id}\\]: \\[NOTICE\\]";
         var received = new List<string>();
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         cts.CancelAfter(TimeSpan.FromSeconds(20));
