@@ -237,18 +237,17 @@ public sealed class ResponseCacheUnitTests : IDisposable
             cache.Add(v, $"k{i}", new byte[200_000]);
             if (i == 2)
             {
-                cache.TryGet(v, "k0", out _, out _).ShouldBeTrue();
+                cache.TryGet(v, "k0", out _).ShouldBeTrue();
             }
         }
         cache.Bytes.ShouldBeLessThanOrEqualTo(1024 * 1024);
         cache.Count.ShouldBe(5);
-        cache.TryGet(v, "k0", out _, out _).ShouldBeFalse();
-        cache.TryGet(v, "k9", out var body, out var owner).ShouldBeTrue();
+        cache.TryGet(v, "k0", out _).ShouldBeFalse();
+        cache.TryGet(v, "k9", out var body).ShouldBeTrue();
         body.Length.ShouldBe(200_000);
-        owner.ShouldBeNull();
         // A body larger than a quarter of the cache is not kept.
         cache.Add(v, "big", new byte[300_000]);
-        cache.TryGet(v, "big", out _, out _).ShouldBeFalse();
+        cache.TryGet(v, "big", out _).ShouldBeFalse();
 
         // A commit elsewhere moves the version: old bodies are not served for it, and a body built for the old
         // version is not stored once the new one is known.
@@ -261,11 +260,11 @@ public sealed class ResponseCacheUnitTests : IDisposable
         }
         var v2 = cache.Version();
         v2.ShouldNotBe(v);
-        cache.TryGet(v2, "k9", out _, out _).ShouldBeFalse();
+        cache.TryGet(v2, "k9", out _).ShouldBeFalse();
         cache.Add(v2, "k9", [1]);
         cache.Add(v, "k8", [2]);
-        cache.TryGet(v, "k8", out _, out _).ShouldBeFalse();
-        cache.TryGet(v2, "k9", out var fresh, out _).ShouldBeTrue();
+        cache.TryGet(v, "k8", out _).ShouldBeFalse();
+        cache.TryGet(v2, "k9", out var fresh).ShouldBeTrue();
         fresh.ShouldBe([(byte)1]);
         cache.Count.ShouldBe(1);
     }

@@ -17,22 +17,27 @@ internal sealed class AdminLogTap(bool forwardAllLogs) : ILoggerProvider
     /// <summary>Where the records go once the receiver is up: program, syslog severity, message.</summary>
     internal Action<string, int, string>? Sink { get; set; }
 
-    /// <summary>The agent's own categories from Information up; the framework's (a line per API request) from Warning up.</summary>
-    public ILogger CreateLogger(string categoryName) =>
-        new Tap(this, categoryName.StartsWith("Octavia.", StringComparison.Ordinal) ? LogLevel.Information : LogLevel.Warning);
+    /// <summary>
+    /// The least level a category's records are looked at from: Debug where HAProxy's and keepalived's output is
+    /// logged, Information for the agent's other categories, Warning for the framework's (a line per API request).
+    /// </summary>
+    public ILogger CreateLogger(string categoryName) => new Tap(this,
+        categoryName == typeof(Haproxy.HaproxyManager).FullName || categoryName == typeof(Keepalived.KeepalivedManager).FullName ? LogLevel.Debug
+        : categoryName.StartsWith("Octavia.", StringComparison.Ordinal) ? LogLevel.Information
+        : LogLevel.Warning);
 
     public void Dispose()
     {
     }
 
-    private void Write(LogLevel level, LogLevel minimum, EventId id, string message)
+    private void Write(LogLevel level, EventId id, string message)
     {
         // The programs' output is logged at Debug here; it is their ordinary output, info in syslog's terms.
         var (program, severity, wanted) = id.Id switch
         {
             Log.KeepalivedOutputId => ("Keepalived", 6, true),
             Log.HaproxyOutputId => ("haproxy", 6, forwardAllLogs),
-            _ => ("amphora-agent", Severity(level), level >= minimum),
+            _ => ("amphora-agent", Severity(level), level >= LogLevel.Information),
         };
         if (wanted)
         {
@@ -55,15 +60,14 @@ internal sealed class AdminLogTap(bool forwardAllLogs) : ILoggerProvider
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
-        // Debug: the level HAProxy's and keepalived's output is logged at.
-        public bool IsEnabled(LogLevel logLevel) => owner.Sink is not null && logLevel is >= LogLevel.Debug and < LogLevel.None;
+        public bool IsEnabled(LogLevel logLevel) => owner.Sink is not null && logLevel >= minimum && logLevel < LogLevel.None;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
             if (IsEnabled(logLevel))
             {
                 var message = formatter(state, exception);
-                owner.Write(logLevel, minimum, eventId, exception is null ? message : $"{message}: {exception.Message}");
+                owner.Write(logLevel, eventId, exception is null ? message : $"{message}: {exception.Message}");
             }
         }
     }

@@ -41,7 +41,7 @@ public sealed partial class ResponseCache : IDisposable
     private long _bytes;
     private long _hits;
 
-    private sealed record Entry(string Key, byte[] Body, string? Owner);
+    private sealed record Entry(string Key, byte[] Body);
 
     public ResponseCache(OctaviaDatabase database, ApiSettingsOptions settings, ILogger<ResponseCache> logger)
     {
@@ -145,8 +145,8 @@ public sealed partial class ResponseCache : IDisposable
         }
     }
 
-    /// <summary>The body stored under <paramref name="key"/> for <paramref name="version"/>, with the owner it was stored with.</summary>
-    public bool TryGet(long? version, string key, out byte[] body, out string? owner)
+    /// <summary>The body stored under <paramref name="key"/> for <paramref name="version"/>.</summary>
+    public bool TryGet(long? version, string key, out byte[] body)
     {
         if (version is { } v)
         {
@@ -157,22 +157,17 @@ public sealed partial class ResponseCache : IDisposable
                     _lru.Remove(node);
                     _lru.AddFirst(node);
                     body = node.Value.Body;
-                    owner = node.Value.Owner;
                     _hits++;
                     return true;
                 }
             }
         }
         body = [];
-        owner = null;
         return false;
     }
 
-    /// <summary>
-    /// Stores a body built after <paramref name="version"/> was read. <paramref name="owner"/> is returned with
-    /// it on a hit (a shown object's project, for the caller's policy check).
-    /// </summary>
-    public void Add(long? version, string key, byte[] body, string? owner = null)
+    /// <summary>Stores a body built after <paramref name="version"/> was read.</summary>
+    public void Add(long? version, string key, byte[] body)
     {
         ArgumentNullException.ThrowIfNull(body);
         if (version is not { } v || body.Length > _capacity / 4)
@@ -203,7 +198,7 @@ public sealed partial class ResponseCache : IDisposable
                 _entries.Remove(last.Value.Key);
                 _bytes -= last.Value.Body.Length;
             }
-            _entries[key] = _lru.AddFirst(new Entry(key, body, owner));
+            _entries[key] = _lru.AddFirst(new Entry(key, body));
             _bytes += body.Length;
         }
     }

@@ -34,7 +34,7 @@ internal static class LoadBalancers
             // body depends on: the scope the policy granted, the query, and the scheme, host and path of the links.
             var version = api.Cache.Version();
             var key = version is null ? "" : ListCacheKey(http, scope);
-            if (api.Cache.TryGet(version, key, out var cached, out _))
+            if (api.Cache.TryGet(version, key, out var cached))
             {
                 return new JsonBytesResult(cached);
             }

@@ -27,13 +27,8 @@ public static class HostProcesses
     /// <summary>
     /// Starts <paramref name="command"/> in a new session (setsid), stdin from /dev/null and output
     /// appended to <paramref name="logFile"/>, so it outlives this process; returns its identity.
-    /// </summary>
-    public static async Task<ProcessIdentity> StartDetachedAsync(IReadOnlyList<string> command, string workingDirectory, string logFile, CancellationToken cancellationToken) =>
-        await StartDetachedAsync(command, workingDirectory, logFile, null, cancellationToken).ConfigureAwait(false);
-
-    /// <summary>
-    /// As above, with <paramref name="environment"/> added to the inherited environment (a variable already
-    /// set in this process's environment keeps its value).
+    /// <paramref name="environment"/> is added to the inherited environment (a variable already set in this
+    /// process's environment keeps its value).
     /// </summary>
     public static async Task<ProcessIdentity> StartDetachedAsync(IReadOnlyList<string> command, string workingDirectory, string logFile,
         IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken)

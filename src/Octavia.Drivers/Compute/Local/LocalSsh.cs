@@ -80,7 +80,7 @@ internal static class LocalSsh
             command.AddRange(["ip", "netns", "exec", ns]);
         }
         command.AddRange([context.Options.SshdExecutable, "-D", "-e", "-f", config]);
-        return await HostProcesses.StartDetachedAsync(command, dir, Path.Combine(sshDir, "sshd.log"), cancellationToken).ConfigureAwait(false);
+        return await HostProcesses.StartDetachedAsync(command, dir, Path.Combine(sshDir, "sshd.log"), null, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task RunAsync(string program, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
